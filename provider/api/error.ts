@@ -1,0 +1,61 @@
+/** One error from Cloudflare's `errors` array. */
+export interface CloudflareMessage {
+  code: number;
+  message: string;
+}
+
+/**
+ * The one error type of the API client: an HTTP call to Cloudflare that failed.
+ *
+ * It carries the HTTP status (absent when no response arrived), Cloudflare's error codes and
+ * messages, the method and the path — never a request body, a header or a secret value.
+ */
+export class CloudflareApiError extends Error {
+  override readonly name = "CloudflareApiError";
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    /** HTTP status; `undefined` when the connection failed or timed out. */
+    readonly status: number | undefined,
+    /** Cloudflare's `errors` array (empty when the response was not a Cloudflare envelope). */
+    readonly errors: CloudflareMessage[],
+    /**
+     * True when the request was sent but its outcome is unknown (a timeout, a dropped connection
+     * or a 5xx after sending): a create may have been applied, so it must not be re-sent blindly.
+     */
+    readonly outcomeUnknown: boolean,
+    detail?: string,
+  ) {
+    super(CloudflareApiError.describe(method, path, status, errors, detail));
+  }
+
+  /** True when any of Cloudflare's errors has this code or this message prefix. */
+  has(codeOrMessage: number | string): boolean {
+    return this.errors.some((e) =>
+      typeof codeOrMessage === "number" ? e.code === codeOrMessage : e.message.startsWith(codeOrMessage),
+    );
+  }
+
+  get notFound(): boolean {
+    return this.status === 404;
+  }
+
+  private static describe(
+    method: string,
+    path: string,
+    status: number | undefined,
+    errors: CloudflareMessage[],
+    detail?: string,
+  ): string {
+    const where = `${method} ${path}`;
+    const what = errors.length
+      ? errors.map((e) => `${e.message} [code: ${e.code}]`).join("; ")
+      : (detail ?? "no Cloudflare error in the response");
+    const hint =
+      status === 401 || status === 403
+        ? " Check the API token: it needs the 'Account Secrets Store Edit' permission to write (binding a secret to a Worker counts as a write; 'Workers Scripts Edit' is needed to change a Worker's bindings)."
+        : "";
+    return `Cloudflare API ${status ?? "request failed"}: ${what} (${where}).${hint}`;
+  }
+}

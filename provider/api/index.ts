@@ -1,0 +1,4 @@
+export * from "./error";
+export * from "./request";
+export * from "./secrets-store";
+export * from "./workers";

@@ -1,0 +1,203 @@
+/**
+ * The one function that talks HTTP to Cloudflare: it adds auth, unwraps the v4 envelope,
+ * validates `result` with zod, and retries what is safe to retry.
+ */
+import { request, FormData } from "undici";
+import { z } from "zod";
+import { CloudflareApiError, type CloudflareMessage } from "./error";
+
+export { FormData };
+
+/** Cloudflare's public API base URL. */
+export const CLOUDFLARE_API_BASE_URL = "https://api.cloudflare.com/client/v4";
+
+/** How requests are retried. */
+export interface RetryPolicy {
+  /** Attempts in all, the first included. */
+  maxAttempts: number;
+  /** No retry starts after this many milliseconds since the first attempt. */
+  maxTotalMs: number;
+  /** First backoff delay; it doubles on each retry, with jitter, up to `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+/** Where and as whom to call the API. Built at call time from configuration; never serialized. */
+export interface ApiSettings {
+  apiToken: string;
+  /** For example `https://api.cloudflare.com/client/v4`, or an emulator's `http://127.0.0.1:8787/client/v4`. */
+  baseUrl: string;
+  /** Per-request timeout (headers and body). */
+  timeoutMs?: number;
+  retry?: Partial<RetryPolicy>;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, maxTotalMs: 90_000, baseDelayMs: 300, maxDelayMs: 10_000 };
+
+type Query = Record<string, string | number | boolean | string[] | undefined>;
+
+export interface RequestOptions<T> {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Path below the base URL, for example `/accounts/{id}/secrets_store/stores`. */
+  path: string;
+  /** Query parameters; an array repeats the key (`scopes=a&scopes=b`), as Cloudflare expects. */
+  query?: Query;
+  /** A JSON body. */
+  json?: unknown;
+  /** A multipart body. */
+  form?: FormData;
+  /** Schema of `result`. */
+  schema: z.ZodType<T>;
+  /**
+   * Whether the request may be re-sent when its outcome is unknown (timeout, reset, 502/503/504).
+   * Default: every method but POST. A 429 is always retried: Cloudflare applied nothing.
+   */
+  idempotent?: boolean;
+}
+
+const ResultInfo = z
+  .object({
+    page: z.number().optional(),
+    per_page: z.number().optional(),
+    count: z.number().optional(),
+    total_count: z.number().optional(),
+    total_pages: z.number().optional(),
+  })
+  .passthrough();
+export type ResultInfo = z.infer<typeof ResultInfo>;
+
+const Message = z.object({ code: z.number(), message: z.string() }).passthrough();
+const Envelope = z.object({
+  success: z.boolean(),
+  errors: z.array(Message).default([]),
+  messages: z.array(z.unknown()).default([]),
+  result: z.unknown(),
+  result_info: ResultInfo.nullish(),
+});
+
+export interface ApiResponse<T> {
+  result: T;
+  resultInfo?: ResultInfo;
+}
+
+/** Connection errors raised before anything was sent: always safe to retry. */
+const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
+const RETRY_STATUS = new Set([502, 503, 504]);
+
+function buildUrl(baseUrl: string, path: string, query?: Query): string {
+  const url = new URL(baseUrl.replace(/\/+$/, "") + path);
+  for (const [key, value] of Object.entries(query ?? {})) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) url.searchParams.append(key, String(v));
+  }
+  return url.toString();
+}
+
+function pathForErrors(url: string): string {
+  const u = new URL(url);
+  return u.pathname + u.search;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Sends one API call, with retries, and returns its validated `result`. Throws {@link CloudflareApiError}. */
+export async function cfRequest<T>(settings: ApiSettings, options: RequestOptions<T>): Promise<ApiResponse<T>> {
+  const policy = { ...DEFAULT_RETRY, ...settings.retry };
+  const idempotent = options.idempotent ?? options.method !== "POST";
+  const url = buildUrl(settings.baseUrl, options.path, options.query);
+  const where = pathForErrors(url);
+  const started = Date.now();
+  const timeout = settings.timeoutMs ?? 30_000;
+
+  for (let attempt = 1; ; attempt++) {
+    let retryAfterMs: number | undefined;
+    let failure: CloudflareApiError;
+    try {
+      const headers: Record<string, string> = {
+        authorization: `Bearer ${settings.apiToken}`,
+        accept: "application/json",
+        "user-agent": "pulumi-cloudflare-secrets-store",
+      };
+      let body: string | FormData | undefined;
+      if (options.json !== undefined) {
+        headers["content-type"] = "application/json";
+        body = JSON.stringify(options.json);
+      } else if (options.form) {
+        body = options.form;
+      }
+      const res = await request(url, {
+        method: options.method,
+        headers,
+        body,
+        headersTimeout: timeout,
+        bodyTimeout: timeout,
+      });
+      const text = await res.body.text();
+      const parsed = parseEnvelope(text);
+      if (res.statusCode >= 200 && res.statusCode < 300 && parsed?.success) {
+        const result = options.schema.safeParse(parsed.result);
+        if (!result.success) {
+          const issues = result.error.issues.map((i) => `${i.path.join(".") || "result"}: ${i.message}`).join("; ");
+          throw new CloudflareApiError(options.method, where, res.statusCode, [], false, `unexpected response shape: ${issues}`);
+        }
+        return { result: result.data, resultInfo: parsed.result_info ?? undefined };
+      }
+      const errors: CloudflareMessage[] = parsed?.errors.map((e) => ({ code: e.code, message: e.message })) ?? [];
+      const unknownOutcome = RETRY_STATUS.has(res.statusCode) || res.statusCode === 500;
+      failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent,
+        parsed ? undefined : `non-JSON response`);
+      if (res.statusCode === 429) {
+        const header = res.headers["retry-after"];
+        const seconds = Number(Array.isArray(header) ? header[0] : header);
+        retryAfterMs = Number.isFinite(seconds) ? seconds * 1000 : undefined;
+      } else if (!(RETRY_STATUS.has(res.statusCode) && idempotent)) {
+        throw failure;
+      }
+    } catch (err) {
+      if (err instanceof CloudflareApiError) throw err;
+      const code = (err as { code?: string }).code ?? "";
+      const notSent = NOT_SENT.has(code);
+      failure = new CloudflareApiError(options.method, where, undefined, [], !notSent && !idempotent,
+        `${code || (err as Error).name}: ${(err as Error).message}`);
+      if (!notSent && !idempotent) throw failure;
+    }
+
+    const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    const delay = retryAfterMs ?? backoff * (0.5 + Math.random() / 2);
+    if (attempt >= policy.maxAttempts || Date.now() - started + delay > policy.maxTotalMs) throw failure;
+    await sleep(delay);
+  }
+}
+
+function parseEnvelope(text: string): z.infer<typeof Envelope> | undefined {
+  try {
+    const parsed = Envelope.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Reads every page of a list endpoint. Stops on an empty page, a short page, or when
+ * `result_info` says the last page was reached.
+ */
+export async function cfListAll<T>(
+  settings: ApiSettings,
+  options: Omit<RequestOptions<T[]>, "method" | "schema"> & { schema: z.ZodType<T[]>; perPage?: number },
+): Promise<T[]> {
+  const perPage = options.perPage ?? 100;
+  const all: T[] = [];
+  for (let page = 1; ; page++) {
+    const { result, resultInfo } = await cfRequest(settings, {
+      ...options,
+      method: "GET",
+      query: { ...options.query, page, per_page: perPage },
+    });
+    all.push(...result);
+    const total = resultInfo?.total_count;
+    if (result.length === 0 || result.length < perPage) return all;
+    if (total !== undefined && page * perPage >= total) return all;
+    if (resultInfo?.total_pages !== undefined && page >= resultInfo.total_pages) return all;
+  }
+}

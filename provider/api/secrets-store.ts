@@ -1,0 +1,160 @@
+/** Typed Secrets Store endpoints (stores, secrets, quota) with the zod schemas of their results. */
+import { z } from "zod";
+import { cfListAll, cfRequest, type ApiSettings } from "./request";
+import { CloudflareApiError } from "./error";
+
+export const Store = z.object({
+  id: z.string(),
+  name: z.string(),
+  created: z.string(),
+  modified: z.string(),
+  account_id: z.string().optional(),
+});
+export type Store = z.infer<typeof Store>;
+
+export const Secret = z.object({
+  id: z.string(),
+  name: z.string(),
+  store_id: z.string(),
+  created: z.string(),
+  modified: z.string(),
+  status: z.enum(["pending", "active", "deleted"]),
+  scopes: z.array(z.string()).nullish().transform((s) => s ?? []),
+  comment: z.string().nullish().transform((c) => c ?? ""),
+});
+export type Secret = z.infer<typeof Secret>;
+
+export const Quota = z.object({ secrets: z.object({ quota: z.number(), usage: z.number() }) });
+export type Quota = z.infer<typeof Quota>;
+
+const Ignored = z.unknown();
+
+const storesPath = (accountId: string) => `/accounts/${encodeURIComponent(accountId)}/secrets_store/stores`;
+const secretsPath = (accountId: string, storeId: string) => `${storesPath(accountId)}/${encodeURIComponent(storeId)}/secrets`;
+const secretPath = (accountId: string, storeId: string, secretId: string) =>
+  `${secretsPath(accountId, storeId)}/${encodeURIComponent(secretId)}`;
+
+export async function listStores(api: ApiSettings, accountId: string): Promise<Store[]> {
+  return cfListAll(api, { path: storesPath(accountId), schema: z.array(Store) });
+}
+
+export async function getStore(api: ApiSettings, accountId: string, storeId: string): Promise<Store> {
+  return (await cfRequest(api, { method: "GET", path: `${storesPath(accountId)}/${encodeURIComponent(storeId)}`, schema: Store })).result;
+}
+
+/**
+ * Sends a create. When its outcome is unknown (timeout, reset, 5xx after sending), it is not
+ * re-sent blindly: `lookup` finds what it may have created, so one call never makes two objects.
+ */
+async function createOnce<T>(send: () => Promise<T>, lookup: () => Promise<T | undefined>): Promise<T> {
+  try {
+    return await send();
+  } catch (err) {
+    if (!(err instanceof CloudflareApiError && err.outcomeUnknown)) throw err;
+    return (await lookup()) ?? (await send());
+  }
+}
+
+/** Creates a store (see {@link createOnce} for an unknown outcome). */
+export async function createStore(api: ApiSettings, accountId: string, name: string): Promise<Store> {
+  return createOnce(
+    async () => (await cfRequest(api, { method: "POST", path: storesPath(accountId), json: { name }, schema: Store })).result,
+    async () => (await listStores(api, accountId)).find((s) => s.name === name),
+  );
+}
+
+export async function deleteStore(api: ApiSettings, accountId: string, storeId: string, force: boolean): Promise<void> {
+  await cfRequest(api, {
+    method: "DELETE",
+    path: `${storesPath(accountId)}/${encodeURIComponent(storeId)}`,
+    query: force ? { force: "true" } : undefined,
+    schema: Ignored,
+  });
+}
+
+export async function listSecrets(
+  api: ApiSettings,
+  accountId: string,
+  storeId: string,
+  filter: { search?: string } = {},
+): Promise<Secret[]> {
+  return cfListAll(api, { path: secretsPath(accountId, storeId), query: { search: filter.search }, schema: z.array(Secret) });
+}
+
+/** The secret with exactly this name in the store, if any (search narrows, the name must match exactly). */
+export async function findSecretByName(api: ApiSettings, accountId: string, storeId: string, name: string): Promise<Secret | undefined> {
+  return (await listSecrets(api, accountId, storeId, { search: name })).find((s) => s.name === name);
+}
+
+export async function getSecret(api: ApiSettings, accountId: string, storeId: string, secretId: string): Promise<Secret> {
+  return (await cfRequest(api, { method: "GET", path: secretPath(accountId, storeId, secretId), schema: Secret })).result;
+}
+
+export interface NewSecret {
+  name: string;
+  value: string;
+  scopes: string[];
+  comment?: string;
+}
+
+/** Creates one secret (see {@link createOnce} for an unknown outcome). */
+export async function createSecret(api: ApiSettings, accountId: string, storeId: string, secret: NewSecret): Promise<Secret> {
+  const body = [{ name: secret.name, value: secret.value, scopes: secret.scopes, ...(secret.comment ? { comment: secret.comment } : {}) }];
+  return createOnce(
+    async () => (await cfRequest(api, { method: "POST", path: secretsPath(accountId, storeId), json: body, schema: z.array(Secret).length(1) })).result[0]!,
+    () => findSecretByName(api, accountId, storeId, secret.name),
+  );
+}
+
+export interface SecretPatch {
+  value?: string;
+  scopes?: string[];
+  comment?: string;
+}
+
+export async function patchSecret(
+  api: ApiSettings,
+  accountId: string,
+  storeId: string,
+  secretId: string,
+  patch: SecretPatch,
+): Promise<Secret> {
+  return (await cfRequest(api, { method: "PATCH", path: secretPath(accountId, storeId, secretId), json: patch, schema: Secret })).result;
+}
+
+/** Deletes a secret; a secret already gone counts as deleted. */
+export async function deleteSecret(api: ApiSettings, accountId: string, storeId: string, secretId: string): Promise<void> {
+  try {
+    await cfRequest(api, { method: "DELETE", path: secretPath(accountId, storeId, secretId), schema: Ignored });
+  } catch (err) {
+    if (!(err instanceof CloudflareApiError && err.notFound)) throw err;
+  }
+}
+
+export interface DuplicateSecret {
+  name: string;
+  scopes: string[];
+  comment?: string;
+}
+
+/**
+ * Copies a secret's value into a new secret: Cloudflare copies it, nobody reads it
+ * (see {@link createOnce} for an unknown outcome).
+ */
+export async function duplicateSecret(
+  api: ApiSettings,
+  accountId: string,
+  storeId: string,
+  sourceId: string,
+  copy: DuplicateSecret,
+): Promise<Secret> {
+  const json = { name: copy.name, scopes: copy.scopes, comment: copy.comment ?? "" };
+  return createOnce(
+    async () => (await cfRequest(api, { method: "POST", path: `${secretPath(accountId, storeId, sourceId)}/duplicate`, json, schema: Secret })).result,
+    () => findSecretByName(api, accountId, storeId, copy.name),
+  );
+}
+
+export async function getQuota(api: ApiSettings, accountId: string): Promise<Quota> {
+  return (await cfRequest(api, { method: "GET", path: `/accounts/${encodeURIComponent(accountId)}/secrets_store/quota`, schema: Quota })).result;
+}

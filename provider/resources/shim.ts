@@ -1,0 +1,21 @@
+import type * as pulumi from "@pulumi/pulumi";
+import type { ResourceKind } from "../runtime";
+
+/**
+ * The provider object Pulumi serializes into the state (`__provider`): a few lines that
+ * `require` the installed package at call time. It captures only the resource kind: no token,
+ * account id, client, schema or value. Because it requires the installed package, upgrading the
+ * package also upgrades what refresh and destroy run for old state.
+ */
+export function shimFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
+  const runtime = () => require("pulumi-cloudflare-secrets-store/runtime");
+  return {
+    configure: async (req) => runtime().configure(req),
+    check: async (olds, news) => runtime().providers[kind].check(olds, news),
+    diff: async (id, olds, news) => runtime().providers[kind].diff(id, olds, news),
+    create: async (inputs) => runtime().providers[kind].create(inputs),
+    read: async (id, props) => runtime().providers[kind].read(id, props),
+    update: async (id, olds, news) => runtime().providers[kind].update(id, olds, news),
+    delete: async (id, props) => runtime().providers[kind].delete(id, props),
+  };
+}

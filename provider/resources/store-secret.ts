@@ -1,0 +1,151 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { Scope } from "../runtime/rules";
+import { shimFor } from "./shim";
+
+/** A scope: a service allowed to use the secret. `ai-gateway` is accepted as `ai_gateway`. */
+export type SecretScope = Scope | "ai-gateway";
+
+/** Keep the value that was current before each rotation as a copy, for a fallback binding. */
+export interface SecretRotation {
+  /**
+   * Keep a copy of the previous value under `previousName`. The copy exists from the secret's
+   * creation (a duplicate of the first value) and is refreshed, before the new value is written,
+   * every time the value changes. Cloudflare copies the value; it never passes through Pulumi.
+   * @example keepPrevious: true
+   */
+  keepPrevious: boolean;
+  /**
+   * The copy's name.
+   * @default "<name>_previous"
+   * @example previousName: "stripe_api_key_previous"
+   */
+  previousName?: string;
+}
+
+/** Arguments of a {@link StoreSecret}. */
+export interface StoreSecretArgs {
+  /**
+   * The store that holds the secret. Changing it replaces the secret.
+   * @example storeId: store.id
+   */
+  storeId: pulumi.Input<string>;
+  /**
+   * The secret's name: letters, digits, `_` and `-`. Changing it replaces the secret (a secret
+   * whose value the program does not hold is copied under the new name, so its value is kept).
+   * @example name: "stripe_api_key"
+   */
+  name: pulumi.Input<string>;
+  /**
+   * The secret value. Write-only: it is sent to Cloudflare and never kept in the Pulumi state,
+   * not even encrypted (the state keeps a salted HMAC fingerprint, so a changed value still shows
+   * as an update). Made a Pulumi secret even when passed plain. At most 1,024 UTF-8 bytes unless
+   * `allowLargeValue`. Omit it with `duplicateOf` or `adopt`.
+   * @example value: new pulumi.Config().requireSecret("stripeKey")
+   */
+  value?: pulumi.Input<string>;
+  /**
+   * The services that may use the secret; compared as a set. A secret bound to a Worker needs
+   * `workers`.
+   * @example scopes: ["workers", "ai_gateway"]
+   */
+  scopes: pulumi.Input<pulumi.Input<SecretScope>[]>;
+  /**
+   * Free text shown in the dashboard.
+   * @example comment: "Stripe live key, rotated by PR"
+   */
+  comment?: pulumi.Input<string>;
+  /**
+   * Take over an existing secret with this name (then set its value, scopes and comment from this
+   * program) instead of failing at preview because the name is taken.
+   * @default false
+   * @example adopt: true
+   */
+  adopt?: pulumi.Input<boolean>;
+  /**
+   * Allow values up to the API's 65,536 bytes instead of the documented 1,024 (users report larger
+   * values failing when a Worker is deployed).
+   * @default false
+   * @example allowLargeValue: true
+   */
+  allowLargeValue?: pulumi.Input<boolean>;
+  /**
+   * Create the secret as a copy of another secret's value (Cloudflare copies it; nobody reads it),
+   * for example the same key with another scope. Such a secret has no `value` in code.
+   * @example duplicateOf: { secretId: openaiKey.id }
+   */
+  duplicateOf?: pulumi.Input<{ secretId: pulumi.Input<string> }>;
+  /**
+   * Rotation that can be rolled back: keep the previous value as a second secret.
+   * @example rotation: { keepPrevious: true }
+   */
+  rotation?: pulumi.Input<SecretRotation>;
+  /**
+   * The Cloudflare account. Default: stack config `cloudflare-secrets-store:accountId`, else the
+   * `CLOUDFLARE_ACCOUNT_ID` environment variable.
+   * @example accountId: "0123456789abcdef0123456789abcdef"
+   */
+  accountId?: pulumi.Input<string>;
+}
+
+/**
+ * A secret in a Cloudflare Secrets Store, whose value never lands in the Pulumi state.
+ *
+ * Preview checks, before anything is written: the name rules, the value's size, the scopes, the
+ * account's quota (counting every secret this deployment creates) and whether the name is taken.
+ *
+ * @example
+ * ```ts
+ * const stripe = new StoreSecret("stripe", {
+ *   storeId: store.id,
+ *   name: "stripe_api_key",
+ *   value: cfg.requireSecret("stripeKey"),
+ *   scopes: ["workers"],
+ * });
+ * ```
+ */
+export class StoreSecret extends pulumi.dynamic.Resource {
+  /** The secret's name. */
+  declare readonly name: pulumi.Output<string>;
+  /** The store that holds it. */
+  declare readonly storeId: pulumi.Output<string>;
+  /** The account that holds it. */
+  declare readonly accountId: pulumi.Output<string>;
+  /** Its scopes, sorted. */
+  declare readonly scopes: pulumi.Output<string[]>;
+  /** Its comment ("" when none). */
+  declare readonly comment: pulumi.Output<string>;
+  /** `pending`, `active` or `deleted`. */
+  declare readonly status: pulumi.Output<string>;
+  /** When it was created (RFC 3339). */
+  declare readonly created: pulumi.Output<string>;
+  /** When it was last modified (RFC 3339). */
+  declare readonly modified: pulumi.Output<string>;
+  /** Goes up by one each time the value changes: a rotation shows in the preview without the value. */
+  declare readonly valueVersion: pulumi.Output<number>;
+  /** With `rotation.keepPrevious`: the name of the copy holding the previous value. */
+  declare readonly previousName: pulumi.Output<string | undefined>;
+  /** With `rotation.keepPrevious`: the id of that copy. */
+  declare readonly previousId: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: StoreSecretArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      shimFor("StoreSecret"),
+      name,
+      {
+        ...args,
+        value: args.value === undefined ? undefined : pulumi.secret(args.value),
+        accountId: args.accountId,
+        comment: args.comment,
+        status: undefined,
+        created: undefined,
+        modified: undefined,
+        valueVersion: undefined,
+        previousName: undefined,
+        previousId: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "value"] },
+      "cloudflare-secrets-store",
+      "StoreSecret",
+    );
+  }
+}

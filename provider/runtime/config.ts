@@ -1,0 +1,73 @@
+/**
+ * Configuration, read at call time (or handed over by the host's `configure`), never at module
+ * scope, so no token or account id is ever captured in the serialized provider.
+ */
+import { CLOUDFLARE_API_BASE_URL, type ApiSettings } from "../api/request";
+
+/** What the dynamic provider host passes to `configure`: the whole stack config, keys namespaced. */
+export interface StackConfig {
+  get(key: string): string | undefined;
+}
+
+let stackConfig: StackConfig | undefined;
+
+/** Called by every resource's shim from the host's `configure(req)`. */
+export function setStackConfig(config: StackConfig | undefined): void {
+  stackConfig = config;
+}
+
+function fromConfig(key: string): string | undefined {
+  const value = stackConfig?.get(key);
+  return value === undefined || value === "" ? undefined : value;
+}
+
+function fromEnv(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === "" ? undefined : value;
+}
+
+/** A setting that is missing; the message names every way to set it. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  constructor(
+    /** The resource property the failure is reported on ("" for provider-wide settings). */
+    readonly property: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface Settings {
+  api: ApiSettings;
+  accountId: string;
+}
+
+/** Resolves token, account id and base URL. Throws {@link ConfigError} naming both ways to set what is missing. */
+export function resolveSettings(resourceAccountId?: string): Settings {
+  const apiToken = fromConfig("cloudflare:apiToken") ?? fromEnv("CLOUDFLARE_API_TOKEN");
+  if (!apiToken) {
+    throw new ConfigError(
+      "",
+      "No Cloudflare API token. Set it with `pulumi config set --secret cloudflare:apiToken <token>` or the CLOUDFLARE_API_TOKEN environment variable.",
+    );
+  }
+  const accountId =
+    resourceAccountId || fromConfig("cloudflare-secrets-store:accountId") || fromEnv("CLOUDFLARE_ACCOUNT_ID");
+  if (!accountId) {
+    throw new ConfigError(
+      "accountId",
+      "No Cloudflare account id. Set the resource's `accountId`, or `pulumi config set cloudflare-secrets-store:accountId <id>`, or the CLOUDFLARE_ACCOUNT_ID environment variable.",
+    );
+  }
+  const baseUrl =
+    fromConfig("cloudflare-secrets-store:apiBaseUrl") ?? fromEnv("CLOUDFLARE_API_BASE_URL") ?? CLOUDFLARE_API_BASE_URL;
+  return { api: { apiToken, baseUrl }, accountId };
+}
+
+/** How many stores an account may hold (`cloudflare-secrets-store:maxStores`; Cloudflare's beta limit is 1). */
+export function maxStoresPerAccount(): number {
+  const raw = fromConfig("cloudflare-secrets-store:maxStores");
+  const n = raw === undefined ? 1 : Number(raw);
+  return Number.isInteger(n) && n > 0 ? n : 1;
+}

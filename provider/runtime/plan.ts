@@ -1,0 +1,45 @@
+/**
+ * What this deployment is about to do, remembered in the provider process so one resource's
+ * `check` can see the others': secrets it creates (for the quota) and the scopes every secret
+ * will have (for bindings). The engine checks a resource only after the resources it depends on,
+ * so a binding's check sees the secret it names.
+ */
+import { getQuota, type Quota } from "../api/secrets-store";
+import type { Settings } from "./config";
+
+const quotas = new Map<string, Promise<Quota>>();
+const creates = new Map<string, Map<string, number>>();
+const secrets = new Map<string, { scopes?: string[]; secretLabel: string }>();
+
+const secretKey = (accountId: string, storeId: string, name: string) => `${accountId}/${storeId}/${name}`;
+
+/**
+ * Counts `count` new secrets under `label` against the account's quota (read once per process).
+ * Returns a failure message when this deployment would go over it.
+ */
+export async function reserveQuota(settings: Settings, label: string, count: number): Promise<string | undefined> {
+  let quota = quotas.get(settings.accountId);
+  if (!quota) {
+    quota = getQuota(settings.api, settings.accountId);
+    quotas.set(settings.accountId, quota);
+    quota.catch(() => quotas.delete(settings.accountId));
+  }
+  const { secrets: q } = await quota;
+  const planned = creates.get(settings.accountId) ?? new Map<string, number>();
+  creates.set(settings.accountId, planned);
+  planned.set(label, count);
+  const total = [...planned.values()].reduce((a, b) => a + b, 0);
+  if (q.usage + total <= q.quota) return undefined;
+  const names = [...planned.keys()].join(", ");
+  return `Creating this secret would exceed the account's Secrets Store quota: quota ${q.quota}, in use ${q.usage}, this deployment creates ${total} (${names}). Delete unused secrets or ask Cloudflare for a higher quota.`;
+}
+
+/** Records the scopes a secret will have after this deployment (undefined when not known yet). */
+export function planSecret(accountId: string, storeId: string, name: string, scopes: string[] | undefined, secretLabel: string): void {
+  secrets.set(secretKey(accountId, storeId, name), { scopes, secretLabel });
+}
+
+/** What this deployment will make of a secret, if a StoreSecret in it manages that name. */
+export function plannedSecret(accountId: string, storeId: string, name: string): { scopes?: string[]; secretLabel: string } | undefined {
+  return secrets.get(secretKey(accountId, storeId, name));
+}

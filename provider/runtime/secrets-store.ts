@@ -1,0 +1,102 @@
+/** The SecretsStore provider: adopt or create the account's store; refuse to delete a non-empty one. */
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import * as api from "../api/secrets-store";
+import { CloudflareApiError } from "../api/error";
+import { maxStoresPerAccount, resolveSettings } from "./config";
+import { asCheckFailure, GONE } from "./failures";
+import { field, isUnknown, type CheckFailure } from "./rules";
+
+type Props = Record<string, any>;
+
+export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+  const failures: CheckFailure[] = [];
+  const name = field(news, "name", z.string().trim().min(1), failures, 'a non-empty string, for example "default_secrets_store"');
+  const adopt = field(news, "adopt", z.boolean().optional(), failures, "true or false") ?? false;
+  const forceDestroy = field(news, "forceDestroy", z.boolean().optional(), failures, "true or false") ?? false;
+  const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
+  const inputs: Props = { name: news.name, adopt, forceDestroy };
+  if (news.accountId !== undefined) inputs.accountId = news.accountId;
+
+  const isNew = olds.name === undefined || olds.name !== name;
+  if (failures.length === 0 && isNew && name !== undefined && !isUnknown(news.accountId)) {
+    try {
+      const settings = resolveSettings(accountId);
+      const stores = await api.listStores(settings.api, settings.accountId);
+      const same = stores.find((s) => s.name === name);
+      const others = stores.filter((s) => s.name !== name && s.name !== olds.name);
+      if (same && !adopt) {
+        failures.push({
+          property: "name",
+          reason: `A store named "${name}" already exists in account ${settings.accountId} (id ${same.id}). Set \`adopt: true\` to manage it with this resource.`,
+        });
+      } else if (!same && others.length >= maxStoresPerAccount()) {
+        const list = others.map((s) => `"${s.name}" (id ${s.id})`).join(", ");
+        failures.push({
+          property: "name",
+          reason: `Creating store "${name}" would exceed the account's limit of ${maxStoresPerAccount()} store(s): it already has ${list}. Manage that store instead with \`name: "${others[0]!.name}", adopt: true\`.`,
+        });
+      }
+    } catch (err) {
+      failures.push(asCheckFailure(err));
+    }
+  }
+  return { inputs, failures };
+}
+
+export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+  const replaces: string[] = [];
+  if (news.name !== olds.name) replaces.push("name");
+  if (news.accountId !== undefined && news.accountId !== olds.accountId) replaces.push("accountId");
+  const changes = replaces.length > 0 || news.adopt !== olds.adopt || news.forceDestroy !== olds.forceDestroy;
+  // Accounts hold one store: the old one must go before its replacement can exist.
+  return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
+}
+
+function outputsOf(inputs: Props, accountId: string, store: api.Store): Props {
+  return { ...inputs, accountId, name: store.name, created: store.created, modified: store.modified };
+}
+
+export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
+  const settings = resolveSettings(inputs.accountId);
+  let store: api.Store | undefined;
+  if (inputs.adopt) store = (await api.listStores(settings.api, settings.accountId)).find((s) => s.name === inputs.name);
+  store ??= await api.createStore(settings.api, settings.accountId, inputs.name);
+  return { id: store.id, outs: outputsOf(inputs, settings.accountId, store) };
+}
+
+export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+  const settings = resolveSettings(props.accountId);
+  try {
+    const store = await api.getStore(settings.api, settings.accountId, id);
+    return { id, props: outputsOf(props, settings.accountId, store) };
+  } catch (err) {
+    if (err instanceof CloudflareApiError && err.notFound) return GONE;
+    throw err;
+  }
+}
+
+export async function update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+  return { outs: { ...olds, adopt: news.adopt, forceDestroy: news.forceDestroy } };
+}
+
+export async function remove(id: string, props: Props): Promise<void> {
+  const settings = resolveSettings(props.accountId);
+  let secrets: api.Secret[];
+  try {
+    secrets = await api.listSecrets(settings.api, settings.accountId, id);
+  } catch (err) {
+    if (err instanceof CloudflareApiError && err.notFound) return;
+    throw err;
+  }
+  if (secrets.length > 0 && !props.forceDestroy) {
+    throw new Error(
+      `Store "${props.name}" (${id}) still holds ${secrets.length} secret(s) (${secrets.slice(0, 5).map((s) => s.name).join(", ")}${secrets.length > 5 ? ", …" : ""}); it was not deleted. Delete those secrets first, or set \`forceDestroy: true\` on the store (and run \`pulumi up\`) to delete them with it.`,
+    );
+  }
+  try {
+    await api.deleteStore(settings.api, settings.accountId, id, secrets.length > 0);
+  } catch (err) {
+    if (!(err instanceof CloudflareApiError && err.notFound)) throw err;
+  }
+}

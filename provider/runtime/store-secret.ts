@@ -1,0 +1,322 @@
+/**
+ * The StoreSecret provider: check/diff/create/read/update/delete of one Secrets Store secret,
+ * with a write-only value (see ./values) and rotation that keeps the previous value as a copy.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import * as api from "../api/secrets-store";
+import { CloudflareApiError } from "../api/error";
+import { resolveSettings, type Settings } from "./config";
+import { asCheckFailure, GONE, partialFailure } from "./failures";
+import { planSecret, reserveQuota } from "./plan";
+import {
+  field,
+  isUnknown,
+  normalizeScopes,
+  sameSet,
+  secretNameProblem,
+  UNKNOWN,
+  valueSizeProblem,
+  type CheckFailure,
+} from "./rules";
+import { isFingerprint, newSalt, recall, remember } from "./values";
+
+type Props = Record<string, any>;
+
+const Rotation = z.object({ keepPrevious: z.boolean(), previousName: z.string().optional() }).strict();
+const DuplicateOf = z.object({ secretId: z.string().min(1) }).strict();
+
+/** How long create/update wait for a `pending` secret to become `active`. */
+const ACTIVE_WAIT_MS = 15_000;
+
+/** The comment on a previous-value copy; it records which rotation made it, so a retried rotation never copies twice. */
+const copyComment = (name: string, version: number) => `previous value of ${name} (kept by rotation to version ${version})`;
+const copyVersion = (comment: string): number | undefined => {
+  const m = /\(kept by rotation to version (\d+)\)$/.exec(comment);
+  return m ? Number(m[1]) : undefined;
+};
+
+/** The checked inputs of a StoreSecret: what the state keeps as its inputs. */
+export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+  const failures: CheckFailure[] = [];
+  const storeId = field(news, "storeId", z.string().min(1), failures, "the id of a store, for example `store.id`");
+  const name = field(news, "name", z.string(), failures, 'a string, for example "stripe_api_key"');
+  const rawScopes = field(news, "scopes", z.array(z.string()), failures, 'a list of scopes, for example ["workers"]');
+  const comment = field(news, "comment", z.string().optional(), failures, "a string") ?? "";
+  const adopt = field(news, "adopt", z.boolean().optional(), failures, "true or false") ?? false;
+  const allowLargeValue = field(news, "allowLargeValue", z.boolean().optional(), failures, "true or false") ?? false;
+  const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
+  const rotation = field(news, "rotation", Rotation.optional(), failures, "`{ keepPrevious: boolean, previousName?: string }`");
+  const duplicateOf = field(news, "duplicateOf", DuplicateOf.optional(), failures, "`{ secretId: string }`");
+
+  if (name !== undefined) {
+    const problem = secretNameProblem("name", name);
+    if (problem) failures.push({ property: "name", reason: problem });
+  }
+  const scopes = rawScopes && normalizeScopes("scopes", rawScopes, failures);
+
+  // The value: fingerprinted, never returned.
+  const inputs: Props = {
+    storeId: news.storeId,
+    name: news.name,
+    scopes: scopes ?? news.scopes,
+    comment,
+    adopt,
+    allowLargeValue,
+    valueSalt: typeof olds.valueSalt === "string" ? olds.valueSalt : newSalt(),
+  };
+  if (accountId !== undefined || isUnknown(news.accountId)) inputs.accountId = news.accountId;
+  if (duplicateOf || isUnknown(news.duplicateOf)) inputs.duplicateOf = news.duplicateOf;
+  const raw = news.value;
+  if (raw !== undefined && duplicateOf) {
+    failures.push({ property: "value", reason: "Set either `value` or `duplicateOf`, not both: a duplicate takes its value from the source secret." });
+  } else if (raw === undefined && !duplicateOf && !adopt && !isUnknown(news.duplicateOf)) {
+    failures.push({
+      property: "value",
+      reason: "`value` is required. Pass it from secret config, e.g. `value: cfg.requireSecret(\"stripeKey\")`; or use `duplicateOf` to copy another secret, or `adopt: true` to keep an existing secret's value.",
+    });
+  } else if (isUnknown(raw)) {
+    inputs.value = UNKNOWN;
+  } else if (raw !== undefined) {
+    if (typeof raw !== "string") {
+      failures.push({ property: "value", reason: "`value` must be a string." });
+    } else {
+      const problem = valueSizeProblem(raw, allowLargeValue);
+      if (problem) failures.push({ property: "value", reason: problem });
+      else inputs.value = remember(inputs.valueSalt, raw);
+    }
+  }
+
+  // A non-secret version that moves when the value does, so a reviewer sees a rotation in the preview.
+  const oldVersion = typeof olds.valueVersion === "number" ? olds.valueVersion : 1;
+  const valueChanged = isFingerprint(olds.value) && inputs.value !== undefined && inputs.value !== olds.value;
+  inputs.valueVersion = inputs.value === UNKNOWN && olds.value !== undefined ? UNKNOWN : valueChanged ? oldVersion + 1 : oldVersion;
+
+  if (rotation) {
+    inputs.rotation = rotation;
+    if (rotation.keepPrevious && name !== undefined) {
+      inputs.previousName = rotation.previousName ?? `${name}_previous`;
+      const problem = secretNameProblem("rotation.previousName", inputs.previousName);
+      if (problem) failures.push({ property: "rotation", reason: problem });
+      if (inputs.previousName === name) failures.push({ property: "rotation", reason: "`rotation.previousName` must differ from `name`." });
+    }
+  }
+
+  if (failures.length === 0 && storeId !== undefined && name !== undefined && !isUnknown(news.accountId)) {
+    try {
+      await checkAgainstAccount(olds, inputs, storeId, name, scopes, accountId, failures);
+    } catch (err) {
+      failures.push(asCheckFailure(err));
+    }
+  }
+  return { inputs, failures };
+}
+
+/** The checks that read the account: name taken, rename source, quota. Reads only, never writes. */
+async function checkAgainstAccount(
+  olds: Props,
+  inputs: Props,
+  storeId: string,
+  name: string,
+  scopes: string[] | undefined,
+  accountId: string | undefined,
+  failures: CheckFailure[],
+): Promise<void> {
+  const settings = resolveSettings(accountId);
+  const isNew = olds.name === undefined;
+  const moved = !isNew && (olds.name !== name || olds.storeId !== storeId);
+  let creates = 0;
+  if (isNew || moved) {
+    const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, name);
+    if (existing && !inputs.adopt) {
+      failures.push({
+        property: "name",
+        reason: `A secret named "${name}" already exists in store ${storeId} (id ${existing.id}) and this resource does not manage it. Set \`adopt: true\` to take it over (its value, scopes and comment are then set from this program), or choose another name.`,
+      });
+      return;
+    }
+    if (!existing) creates += 1;
+    if (moved && inputs.value === undefined && !inputs.duplicateOf && olds.storeId === storeId) {
+      // A rename without the value in the program: copy the old secret under the new name.
+      const source = await api.findSecretByName(settings.api, settings.accountId, storeId, olds.name);
+      if (source) inputs.renameFrom = { secretId: source.id };
+    }
+  }
+  if (inputs.previousName && (isNew || moved || olds.previousName !== inputs.previousName)) {
+    const copy = await api.findSecretByName(settings.api, settings.accountId, storeId, inputs.previousName);
+    if (!copy) creates += 1;
+  }
+  if (creates > 0) {
+    const problem = await reserveQuota(settings, `${storeId}/${name}`, creates);
+    if (problem) failures.push({ property: "name", reason: problem });
+  }
+  planSecret(settings.accountId, storeId, name, scopes, name);
+  if (inputs.previousName) planSecret(settings.accountId, storeId, inputs.previousName, scopes, name);
+}
+
+export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+  const replaces: string[] = [];
+  if (news.storeId !== olds.storeId) replaces.push("storeId");
+  if (news.name !== olds.name) replaces.push("name");
+  if (news.accountId !== undefined && news.accountId !== olds.accountId) replaces.push("accountId");
+  const changed =
+    replaces.length > 0 ||
+    news.value === UNKNOWN ||
+    (news.value !== undefined && news.value !== olds.value) ||
+    !sameSet(news.scopes, olds.scopes) ||
+    (news.comment ?? "") !== (olds.comment ?? "") ||
+    news.previousName !== olds.previousName ||
+    news.valueVersion !== olds.valueVersion ||
+    (news.previousName !== undefined && !olds.previousId);
+  return { changes: changed, replaces, deleteBeforeReplace: false };
+}
+
+/** The plaintext for `inputs.value`, or a clear error: an empty or wrong value is never written. */
+function plaintextOf(inputs: Props, secretName: string): string {
+  const value = recall(inputs.valueSalt, inputs.value);
+  if (value === undefined) {
+    throw new Error(
+      `The value of secret "${secretName}" is not in this provider process's memory: Pulumi state never holds it, and it reaches create/update only from the check of the same deployment. Run \`pulumi up\` again (a plain \`pulumi up\`, which checks every resource) so the value from your program is written.`,
+    );
+  }
+  return value;
+}
+
+async function waitForActive(settings: Settings, secret: api.Secret): Promise<api.Secret> {
+  const deadline = Date.now() + ACTIVE_WAIT_MS;
+  let current = secret;
+  for (let delay = 100; current.status === "pending" && Date.now() < deadline; delay = Math.min(delay * 2, 2000)) {
+    await new Promise((r) => setTimeout(r, delay));
+    current = await api.getSecret(settings.api, settings.accountId, current.store_id, current.id);
+  }
+  return current;
+}
+
+function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previousId?: string): Props {
+  const outs: Props = {
+    ...inputs,
+    accountId: settings.accountId,
+    storeId: secret.store_id,
+    name: secret.name,
+    scopes: [...secret.scopes].sort(),
+    comment: secret.comment,
+    status: secret.status,
+    created: secret.created,
+    modified: secret.modified,
+  };
+  delete outs.renameFrom;
+  if (previousId) outs.previousId = previousId;
+  else delete outs.previousId;
+  return outs;
+}
+
+/**
+ * Makes the previous-value copy for rotation `version`: an older copy under that name is replaced,
+ * and a copy this rotation already made (a retried `up`) is kept, so there is never a second one.
+ */
+async function copyPrevious(settings: Settings, storeId: string, sourceId: string, name: string, previousName: string, scopes: string[], version: number): Promise<string> {
+  const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, previousName);
+  if (existing && copyVersion(existing.comment) === version) return existing.id;
+  if (existing) await api.deleteSecret(settings.api, settings.accountId, storeId, existing.id);
+  const copy = await api.duplicateSecret(settings.api, settings.accountId, storeId, sourceId, {
+    name: previousName,
+    scopes,
+    comment: copyComment(name, version),
+  });
+  return copy.id;
+}
+
+async function deletePrevious(settings: Settings, storeId: string, previousName: string): Promise<void> {
+  const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, previousName);
+  if (existing) await api.deleteSecret(settings.api, settings.accountId, storeId, existing.id);
+}
+
+export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
+  const settings = resolveSettings(inputs.accountId);
+  const { storeId, name, scopes, comment } = inputs as { storeId: string; name: string; scopes: string[]; comment: string };
+  const value = inputs.value !== undefined ? plaintextOf(inputs, name) : undefined;
+  const source = inputs.duplicateOf?.secretId ?? inputs.renameFrom?.secretId;
+
+  let secret: api.Secret | undefined;
+  if (inputs.adopt) {
+    const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, name);
+    if (existing) {
+      secret = await api.patchSecret(settings.api, settings.accountId, storeId, existing.id, { ...(value !== undefined ? { value } : {}), scopes, comment });
+    }
+  }
+  if (!secret && source) {
+    secret = await api.duplicateSecret(settings.api, settings.accountId, storeId, source, { name, scopes, comment });
+  }
+  if (!secret) {
+    if (value === undefined) {
+      throw new Error(`Secret "${name}" does not exist in store ${storeId}, so there is nothing to adopt; give it a \`value\` (or \`duplicateOf\`) to create it.`);
+    }
+    secret = await api.createSecret(settings.api, settings.accountId, storeId, { name, value, scopes, comment });
+  }
+
+  try {
+    let previousId: string | undefined;
+    if (inputs.previousName) {
+      previousId = await copyPrevious(settings, storeId, secret.id, name, inputs.previousName, scopes, inputs.valueVersion);
+    }
+    secret = await waitForActive(settings, secret);
+    return { id: secret.id, outs: outputsOf(inputs, settings, secret, previousId) };
+  } catch (err) {
+    throw partialFailure(err, secret.id, outputsOf(inputs, settings, secret));
+  }
+}
+
+export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+  const settings = resolveSettings(props.accountId);
+  let secret: api.Secret;
+  try {
+    secret = await api.getSecret(settings.api, settings.accountId, props.storeId, id);
+  } catch (err) {
+    if (err instanceof CloudflareApiError && err.notFound) return GONE;
+    throw err;
+  }
+  const outs = outputsOf(props, settings, secret, props.previousId);
+  if (props.modified && secret.modified !== props.modified && isFingerprint(props.value)) {
+    // Changed outside Pulumi: we cannot read the value, so assume it changed and write ours again.
+    outs.value = `changed-outside-pulumi:${secret.modified}`;
+    outs.drift = `Secret "${secret.name}" was modified outside Pulumi at ${secret.modified}; its value may differ from the program's, so the next \`pulumi up\` writes the value from code again.`;
+  }
+  if (props.previousName) {
+    const copy = await api.findSecretByName(settings.api, settings.accountId, props.storeId, props.previousName);
+    if (copy) outs.previousId = copy.id;
+    else delete outs.previousId;
+  }
+  return { id, props: outs };
+}
+
+export async function update(id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+  const settings = resolveSettings(news.accountId ?? olds.accountId);
+  const { storeId, name, scopes, comment } = news as { storeId: string; name: string; scopes: string[]; comment: string };
+  const patch: api.SecretPatch = {};
+  if (news.value !== undefined && news.value !== olds.value) patch.value = plaintextOf(news, name);
+  if (!sameSet(scopes, olds.scopes)) patch.scopes = scopes;
+  if (comment !== (olds.comment ?? "")) patch.comment = comment;
+
+  let previousId: string | undefined = olds.previousId;
+  if (olds.previousName && olds.previousName !== news.previousName) {
+    await deletePrevious(settings, storeId, olds.previousName);
+    previousId = undefined;
+  }
+  if (news.previousName && (patch.value !== undefined || !previousId || olds.previousName !== news.previousName)) {
+    // Keep what is live now as the previous value before the new one is written.
+    previousId = await copyPrevious(settings, storeId, id, name, news.previousName, scopes, news.valueVersion);
+  }
+  let secret = Object.keys(patch).length
+    ? await api.patchSecret(settings.api, settings.accountId, storeId, id, patch)
+    : await api.getSecret(settings.api, settings.accountId, storeId, id);
+  secret = await waitForActive(settings, secret);
+  const outs = outputsOf(news, settings, secret, previousId);
+  delete outs.drift;
+  return { outs };
+}
+
+export async function remove(id: string, props: Props): Promise<void> {
+  const settings = resolveSettings(props.accountId);
+  await api.deleteSecret(settings.api, settings.accountId, props.storeId, id);
+  if (props.previousName) await deletePrevious(settings, props.storeId, props.previousName);
+}

@@ -1,0 +1,159 @@
+/**
+ * The provider test rig: the packed package installed in a staged Pulumi program directory, its
+ * serialized providers captured exactly as a program produces them, one real dynamic provider
+ * host process driven over gRPC, and the Cloudflare API emulator behind it.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
+import { ProviderHost, type Props } from "./host";
+import { REPO_ROOT, stageProgram } from "./package";
+
+export type Kind = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding";
+const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudflare-secrets-store:";
+export const PROJECT = "rig";
+
+/** Serialized `__provider` text of each resource kind, as a program running the packed package makes it. */
+export function serializedProviders(programDir: string): Record<Kind, string> {
+  const out = execFileSync(process.execPath, [path.join(REPO_ROOT, "test/rig/serialize-provider.js")], {
+    cwd: programDir,
+    encoding: "utf8",
+  });
+  const byType = JSON.parse(out) as Record<string, string>;
+  const kinds: Kind[] = ["SecretsStore", "StoreSecret", "WorkerSecretBinding"];
+  return Object.fromEntries(kinds.map((k) => [k, byType[TYPE_PREFIX + k]!])) as Record<Kind, string>;
+}
+
+let staged: { dir: string; providers: Record<Kind, string> } | undefined;
+
+/** One staged program per test process (the package is the same for every test). */
+export function stagedProgram(): { dir: string; providers: Record<Kind, string> } {
+  if (!staged) {
+    const src = fs.mkdtempSync(path.join(REPO_ROOT, ".rig", "src-"));
+    fs.writeFileSync(path.join(src, "Pulumi.yaml"), `name: ${PROJECT}\nruntime: nodejs\n`);
+    const dir = stageProgram(src);
+    fs.rmSync(src, { recursive: true, force: true });
+    staged = { dir, providers: serializedProviders(dir) };
+  }
+  return staged;
+}
+
+export interface RigOptions {
+  emulator?: EmulatorOptions;
+  /** Stack config for Configure; default: token (secret), account id and base URL of the emulator. */
+  config?: (emulator: RunningEmulator) => Record<string, string>;
+  /** Environment of the host process. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  status: number;
+}
+
+export class Rig {
+  private constructor(
+    readonly emulator: RunningEmulator,
+    readonly host: ProviderHost,
+    readonly programDir: string,
+    readonly providers: Record<Kind, string>,
+  ) {}
+
+  static async start(options: RigOptions = {}): Promise<Rig> {
+    const { dir, providers } = stagedProgram();
+    const emulator = await startEmulator({ port: 0, ...options.emulator });
+    const host = await ProviderHost.start({
+      cwd: dir,
+      project: PROJECT,
+      env: { CLOUDFLARE_API_TOKEN: "", CLOUDFLARE_ACCOUNT_ID: "", CLOUDFLARE_API_BASE_URL: "", ...options.env },
+    });
+    const config = options.config
+      ? options.config(emulator)
+      : {
+          "cloudflare:apiToken": emulator.token,
+          "cloudflare-secrets-store:accountId": emulator.accountId,
+          "cloudflare-secrets-store:apiBaseUrl": emulator.url,
+        };
+    await host.configure(config, ["cloudflare:apiToken"]);
+    return new Rig(emulator, host, dir, providers);
+  }
+
+  /** A new host process on the same emulator (a later `pulumi up` has a fresh provider process). */
+  async restartHost(config?: Record<string, string>): Promise<void> {
+    await this.host.close();
+    const host = await ProviderHost.start({ cwd: this.programDir, project: PROJECT });
+    await host.configure(
+      config ?? {
+        "cloudflare:apiToken": this.emulator.token,
+        "cloudflare-secrets-store:accountId": this.emulator.accountId,
+        "cloudflare-secrets-store:apiBaseUrl": this.emulator.url,
+      },
+      ["cloudflare:apiToken"],
+    );
+    (this as { host: ProviderHost }).host = host;
+  }
+
+  urn(kind: Kind, name: string): string {
+    return `urn:pulumi:rig::${PROJECT}::${TYPE_PREFIX}${kind}::${name}`;
+  }
+
+  /** Inputs as a program sends them: with the serialized provider. */
+  props(kind: Kind, inputs: Props): Props {
+    // The engine never sends undefined: an unset input is absent.
+    const defined = Object.entries(inputs).filter(([, v]) => v !== undefined);
+    return { ...Object.fromEntries(defined), __provider: this.providers[kind] };
+  }
+
+  /** A test hook or API call on the emulator. */
+  async hook<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.emulator.origin + urlPath, {
+      method,
+      headers: { "content-type": "application/json", authorization: `Bearer ${this.emulator.token}` },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${urlPath}: ${res.status} ${text}`);
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  /** A Cloudflare API call on the emulator (envelope unwrapped). */
+  async api<T = any>(method: string, apiPath: string, body?: unknown): Promise<T> {
+    const envelope = await this.hook<{ result: T }>(method, `/client/v4/accounts/${this.emulator.accountId}${apiPath}`, body);
+    return envelope.result;
+  }
+
+  requests(): Promise<RequestLogEntry[]> {
+    return this.hook("GET", "/__emulator/requests");
+  }
+
+  /** Requests since `before` (a length of an earlier `requests()`). */
+  async requestsSince(before: number): Promise<RequestLogEntry[]> {
+    return (await this.requests()).slice(before);
+  }
+
+  async writesSince(before: number): Promise<RequestLogEntry[]> {
+    return (await this.requestsSince(before)).filter((r) => r.method !== "GET");
+  }
+
+  async secretSha256(secretId: string): Promise<string> {
+    return (await this.hook<{ sha256: string }>("GET", `/__emulator/secrets/${secretId}/sha256`)).sha256;
+  }
+
+  async bindingSha256(script: string, binding: string): Promise<string> {
+    return (
+      await this.hook<{ sha256: string }>(
+        "GET",
+        `/__emulator/accounts/${this.emulator.accountId}/workers/scripts/${script}/bindings/${binding}/sha256`,
+      )
+    ).sha256;
+  }
+
+  async close(): Promise<void> {
+    await this.host.close();
+    await this.emulator.close();
+  }
+}
+
+export { leaks, sha256 } from "./bytes";

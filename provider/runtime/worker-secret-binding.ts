@@ -15,7 +15,8 @@ import { BINDING_NAME, field, isUnknown, secretNameProblem, type CheckFailure } 
 type Props = Record<string, any>;
 type Binding = workersApi.Binding;
 
-const SCRIPT_NAME = /^[A-Za-z0-9_-]{1,63}$/;
+/** Worker names: lowercase letters, digits, `-` and `_`, up to 63 characters. */
+const SCRIPT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 const STORE_BINDING = "secrets_store_secret";
 
 const locks = new Map<string, Promise<unknown>>();
@@ -60,7 +61,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   const secretName = field(news, "secretName", z.string(), failures, "the name of a secret in the store, for example `secret.name`");
   const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
   if (scriptName !== undefined && !SCRIPT_NAME.test(scriptName)) {
-    failures.push({ property: "scriptName", reason: `\`scriptName\` "${scriptName}" is not a Worker name: use 1–63 letters, digits, \`-\` or \`_\`, as in \`wrangler.toml\`'s \`name\`.` });
+    failures.push({ property: "scriptName", reason: `\`scriptName\` "${scriptName}" is not a Worker name: use 1–63 lowercase letters, digits, \`-\` or \`_\`, as in your wrangler config's \`name\`.` });
   }
   if (bindingName !== undefined && !BINDING_NAME.test(bindingName)) {
     failures.push({

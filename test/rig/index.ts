@@ -124,6 +124,25 @@ export class Rig {
     return envelope.result;
   }
 
+  /** Deploys a Worker the way the API does (multipart upload: metadata JSON plus one module). */
+  async deployWorker(name: string, bindings: Array<Record<string, unknown>>): Promise<void> {
+    const form = new FormData();
+    const metadata = { main_module: "index.js", compatibility_date: "2025-06-01", bindings };
+    form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }));
+    form.append("index.js", new Blob(["export default { fetch() { return new Response('ok'); } };"], { type: "application/javascript+module" }), "index.js");
+    const res = await fetch(`${this.emulator.url}/accounts/${this.emulator.accountId}/workers/scripts/${name}`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${this.emulator.token}` },
+      body: form,
+    });
+    if (!res.ok) throw new Error(`deploy ${name}: ${res.status} ${await res.text()}`);
+  }
+
+  /** A Worker's bindings as the API returns them. */
+  async workerBindings(name: string): Promise<Array<Record<string, unknown>>> {
+    return (await this.api<{ bindings: Array<Record<string, unknown>> }>("GET", `/workers/scripts/${name}/settings`)).bindings;
+  }
+
   requests(): Promise<RequestLogEntry[]> {
     return this.hook("GET", "/__emulator/requests");
   }

@@ -10,4 +10,5 @@ export {
   type WranglerSecretsStoreSecret,
   type WorkersScriptStoreBinding,
 } from "./resources/worker-secret-binding";
+export { PreviousSecretCopy, type PreviousSecretCopyArgs } from "./resources/previous-secret-copy";
 export { CloudflareApiError } from "./api/error";

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Scope } from "../runtime/rules";
+import { PreviousSecretCopy } from "./previous-secret-copy";
 import { shimFor } from "./shim";
 
 /** A scope: a service allowed to use the secret. `ai-gateway` is accepted as `ai_gateway`. */
@@ -75,10 +76,11 @@ export interface StoreSecretArgs {
    */
   duplicateOf?: pulumi.Input<{ secretId: pulumi.Input<string> }>;
   /**
-   * Rotation that can be rolled back: keep the previous value as a second secret.
+   * Rotation that can be rolled back: keep the previous value as a second secret. A plain value
+   * (not an Output): it decides whether the copy's resource exists.
    * @example rotation: { keepPrevious: true }
    */
-  rotation?: pulumi.Input<SecretRotation>;
+  rotation?: SecretRotation;
   /**
    * The Cloudflare account. Default: stack config `cloudflare-secrets-store:accountId`, else the
    * `CLOUDFLARE_ACCOUNT_ID` environment variable.
@@ -122,10 +124,13 @@ export class StoreSecret extends pulumi.dynamic.Resource {
   declare readonly modified: pulumi.Output<string>;
   /** Goes up by one each time the value changes: a rotation shows in the preview without the value. */
   declare readonly valueVersion: pulumi.Output<number>;
-  /** With `rotation.keepPrevious`: the name of the copy holding the previous value. */
-  declare readonly previousName: pulumi.Output<string | undefined>;
+  /**
+   * With `rotation.keepPrevious`: the name of the copy holding the previous value, for a fallback
+   * binding. It comes from the copy's own resource, so a binding using it is removed before the copy.
+   */
+  readonly previousName: pulumi.Output<string | undefined>;
   /** With `rotation.keepPrevious`: the id of that copy. */
-  declare readonly previousId: pulumi.Output<string | undefined>;
+  readonly previousId: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: StoreSecretArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -140,12 +145,23 @@ export class StoreSecret extends pulumi.dynamic.Resource {
         created: undefined,
         modified: undefined,
         valueVersion: undefined,
-        previousName: undefined,
-        previousId: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "value"] },
       "cloudflare-secrets-store",
       "StoreSecret",
     );
+    if (args.rotation?.keepPrevious) {
+      const previousName = args.rotation.previousName ?? pulumi.output(args.name).apply((n) => `${n}_previous`);
+      const copy = new PreviousSecretCopy(
+        `${name}-previous`,
+        { accountId: args.accountId, storeId: this.storeId, secretId: this.id, secretName: this.name, previousName, valueVersion: this.valueVersion },
+        { parent: this },
+      );
+      this.previousName = copy.previousName;
+      this.previousId = copy.previousId;
+    } else {
+      this.previousName = pulumi.output(undefined);
+      this.previousId = pulumi.output(undefined);
+    }
   }
 }

@@ -9,6 +9,7 @@ import { CloudflareApiError } from "../api/error";
 import { resolveSettings, type Settings } from "./config";
 import { asCheckFailure, GONE, partialFailure } from "./failures";
 import { planSecret, reserveQuota } from "./plan";
+import { deleteByName } from "./previous-secret-copy";
 import {
   field,
   isUnknown,
@@ -226,11 +227,6 @@ async function copyPrevious(settings: Settings, storeId: string, sourceId: strin
   return copy.id;
 }
 
-async function deletePrevious(settings: Settings, storeId: string, previousName: string): Promise<void> {
-  const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, previousName);
-  if (existing) await api.deleteSecret(settings.api, settings.accountId, storeId, existing.id);
-}
-
 export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
   const settings = resolveSettings(inputs.accountId);
   const { storeId, name, scopes, comment } = inputs as { storeId: string; name: string; scopes: string[]; comment: string };
@@ -297,14 +293,14 @@ export async function update(id: string, olds: Props, news: Props): Promise<pulu
   if (!sameSet(scopes, olds.scopes)) patch.scopes = scopes;
   if (comment !== (olds.comment ?? "")) patch.comment = comment;
 
-  let previousId: string | undefined = olds.previousId;
-  if (olds.previousName && olds.previousName !== news.previousName) {
-    await deletePrevious(settings, storeId, olds.previousName);
-    previousId = undefined;
-  }
-  if (news.previousName && (patch.value !== undefined || !previousId || olds.previousName !== news.previousName)) {
+  // A copy under an old previous name is deleted by its PreviousSecretCopy, after the bindings
+  // that use it have moved: never here.
+  let previousId: string | undefined = olds.previousName === news.previousName ? olds.previousId : undefined;
+  if (news.previousName && (patch.value !== undefined || !previousId)) {
     // Keep what is live now as the previous value before the new one is written.
     previousId = await copyPrevious(settings, storeId, id, name, news.previousName, scopes, news.valueVersion);
+  } else if (news.previousName && previousId && patch.scopes) {
+    await api.patchSecret(settings.api, settings.accountId, storeId, previousId, { scopes });
   }
   let secret = Object.keys(patch).length
     ? await api.patchSecret(settings.api, settings.accountId, storeId, id, patch)
@@ -318,5 +314,5 @@ export async function update(id: string, olds: Props, news: Props): Promise<pulu
 export async function remove(id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
   await api.deleteSecret(settings.api, settings.accountId, props.storeId, id);
-  if (props.previousName) await deletePrevious(settings, props.storeId, props.previousName);
+  if (props.previousName) await deleteByName(settings, props.storeId, props.previousName);
 }

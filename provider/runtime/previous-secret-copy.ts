@@ -1,0 +1,69 @@
+/**
+ * The PreviousSecretCopy provider: the lifetime of a StoreSecret's previous-value copy.
+ *
+ * The StoreSecret makes the copy (it must duplicate the live value before writing a new one).
+ * This resource, a child of the secret that fallback bindings depend on, only reports the copy
+ * and deletes it, so the engine removes a fallback binding first and the copy after it.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import * as api from "../api/secrets-store";
+import { CloudflareApiError } from "../api/error";
+import { resolveSettings, type Settings } from "./config";
+import { GONE } from "./failures";
+import { field, type CheckFailure } from "./rules";
+
+type Props = Record<string, any>;
+
+/** Deletes the secret named `name` in the store, if there is one. */
+export async function deleteByName(settings: Settings, storeId: string, name: string): Promise<void> {
+  try {
+    const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, name);
+    if (existing) await api.deleteSecret(settings.api, settings.accountId, storeId, existing.id);
+  } catch (err) {
+    if (!(err instanceof CloudflareApiError && err.notFound)) throw err;
+  }
+}
+
+export async function check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+  const failures: CheckFailure[] = [];
+  for (const key of ["storeId", "secretId", "previousName"]) field(news, key, z.string().min(1), failures, "a non-empty string");
+  const { __provider: _, ...inputs } = news;
+  return { inputs, failures };
+}
+
+export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+  const replaces = ["storeId", "previousName", "accountId"].filter((k) => news[k] !== undefined && news[k] !== olds[k]);
+  const changes = replaces.length > 0 || news.secretId !== olds.secretId || news.valueVersion !== olds.valueVersion;
+  return { changes, replaces, deleteBeforeReplace: false };
+}
+
+async function report(inputs: Props): Promise<Props | undefined> {
+  const settings = resolveSettings(inputs.accountId);
+  const copy = await api.findSecretByName(settings.api, settings.accountId, inputs.storeId, inputs.previousName);
+  return copy && { ...inputs, accountId: settings.accountId, previousId: copy.id };
+}
+
+async function reportOrFail(inputs: Props): Promise<Props> {
+  const outs = await report(inputs);
+  if (!outs) throw new Error(`The previous-value copy "${inputs.previousName}" is missing; run \`pulumi up\` again to let its StoreSecret make it.`);
+  return outs;
+}
+
+export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
+  const outs = await reportOrFail(inputs);
+  return { id: `${outs.accountId}/${inputs.storeId}/${inputs.previousName}`, outs };
+}
+
+export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+  const outs = await report(props);
+  return outs ? { id, props: outs } : GONE;
+}
+
+export async function update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+  return { outs: await reportOrFail(news) };
+}
+
+export async function remove(_id: string, props: Props): Promise<void> {
+  await deleteByName(resolveSettings(props.accountId), props.storeId, props.previousName);
+}

@@ -7,7 +7,6 @@
  * values; only Configure carries secret-wrapped config values, as the engine sends them.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 
@@ -52,10 +51,8 @@ export interface StartHostOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-function pulumiModule(cwd: string, sub: string): ProtoModule {
-  const resolved = require.resolve(`@pulumi/pulumi/${sub}`, { paths: [cwd, __dirname] });
-  return require(resolved);
-}
+/** The engine side's protocol modules: ours, whatever SDK copy the program directory has. */
+const pulumiModule = (sub: string): ProtoModule => require(`@pulumi/pulumi/${sub}`);
 
 export class ProviderHost {
   private output = "";
@@ -102,9 +99,9 @@ export class ProviderHost {
       child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
       child.once("exit", (code) => reject(new Error(`dynamic provider host exited (${code}): ${err}`)));
     });
-    const grpcPb = pulumiModule(options.cwd, "proto/provider_grpc_pb");
-    const proto = pulumiModule(options.cwd, "proto/provider_pb");
-    const statusProto = pulumiModule(options.cwd, "proto/status_pb");
+    const grpcPb = pulumiModule("proto/provider_grpc_pb");
+    const proto = pulumiModule("proto/provider_pb");
+    const statusProto = pulumiModule("proto/status_pb");
     const client = new grpcPb.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     return new ProviderHost(child, client, proto, statusProto);
   }
@@ -228,9 +225,4 @@ export class ProviderHost {
       await exited;
     }
   }
-}
-
-/** The path of `@pulumi/pulumi`'s dynamic provider host entry, resolved from a program directory. */
-export function hostEntry(cwd: string): string {
-  return path.dirname(require.resolve("@pulumi/pulumi/cmd/dynamic-provider", { paths: [cwd, __dirname] }));
 }

@@ -11,7 +11,10 @@ const quotas = new Map<string, Promise<Quota>>();
 const creates = new Map<string, Map<string, number>>();
 const secrets = new Map<string, { scopes?: string[]; secretLabel: string }>();
 
-const secretKey = (accountId: string, storeId: string, name: string) => `${accountId}/${storeId}/${name}`;
+const renames = new Map<string, string>();
+
+/** A store not known yet (created in this deployment) is keyed as "?". */
+const secretKey = (accountId: string, storeId: string | undefined, name: string) => `${accountId}/${storeId ?? "?"}/${name}`;
 
 /**
  * Counts `count` new secrets under `label` against the account's quota (read once per process).
@@ -35,11 +38,20 @@ export async function reserveQuota(settings: Settings, label: string, count: num
 }
 
 /** Records the scopes a secret will have after this deployment (undefined when not known yet). */
-export function planSecret(accountId: string, storeId: string, name: string, scopes: string[] | undefined, secretLabel: string): void {
+export function planSecret(accountId: string, storeId: string | undefined, name: string, scopes: string[] | undefined, secretLabel: string): void {
   secrets.set(secretKey(accountId, storeId, name), { scopes, secretLabel });
 }
 
 /** What this deployment will make of a secret, if a StoreSecret in it manages that name. */
-export function plannedSecret(accountId: string, storeId: string, name: string): { scopes?: string[]; secretLabel: string } | undefined {
-  return secrets.get(secretKey(accountId, storeId, name));
+export function plannedSecret(accountId: string, storeId: string | undefined, name: string): { scopes?: string[]; secretLabel: string } | undefined {
+  return secrets.get(secretKey(accountId, storeId, name)) ?? secrets.get(secretKey(accountId, undefined, name));
+}
+
+/** Records that the secret `name` is a rename of the secret `sourceId` (copied, since the program has no value). */
+export function planRename(accountId: string, storeId: string, name: string, sourceId: string): void {
+  renames.set(secretKey(accountId, storeId, name), sourceId);
+}
+
+export function plannedRename(accountId: string, storeId: string, name: string): string | undefined {
+  return renames.get(secretKey(accountId, storeId, name));
 }

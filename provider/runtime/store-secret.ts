@@ -8,7 +8,7 @@ import * as api from "../api/secrets-store";
 import { CloudflareApiError } from "../api/error";
 import { resolveSettings, type Settings } from "./config";
 import { asCheckFailure, GONE, partialFailure } from "./failures";
-import { planSecret, reserveQuota } from "./plan";
+import { planRename, plannedRename, planSecret, reserveQuota } from "./plan";
 import { deleteByName } from "./previous-secret-copy";
 import {
   field,
@@ -103,7 +103,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     }
   }
 
-  if (failures.length === 0 && storeId !== undefined && name !== undefined && !isUnknown(news.accountId)) {
+  if (failures.length === 0 && name !== undefined && !isUnknown(news.accountId)) {
     try {
       await checkAgainstAccount(olds, inputs, storeId, name, scopes, accountId, failures);
     } catch (err) {
@@ -113,22 +113,26 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   return { inputs, failures };
 }
 
-/** The checks that read the account: name taken, rename source, quota. Reads only, never writes. */
+/**
+ * The checks that read the account: name taken, rename source, quota. Reads only, never writes.
+ * With the store not known yet (it is created in this deployment) the quota is still counted.
+ */
 async function checkAgainstAccount(
   olds: Props,
   inputs: Props,
-  storeId: string,
+  storeId: string | undefined,
   name: string,
   scopes: string[] | undefined,
   accountId: string | undefined,
   failures: CheckFailure[],
 ): Promise<void> {
   const settings = resolveSettings(accountId);
+  const find = (n: string) => (storeId === undefined ? undefined : api.findSecretByName(settings.api, settings.accountId, storeId, n));
   const isNew = olds.name === undefined;
   const moved = !isNew && (olds.name !== name || olds.storeId !== storeId);
   let creates = 0;
   if (isNew || moved) {
-    const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, name);
+    const existing = await find(name);
     if (existing && !inputs.adopt) {
       failures.push({
         property: "name",
@@ -137,18 +141,20 @@ async function checkAgainstAccount(
       return;
     }
     if (!existing) creates += 1;
-    if (moved && inputs.value === undefined && !inputs.duplicateOf && olds.storeId === storeId) {
-      // A rename without the value in the program: copy the old secret under the new name.
-      const source = await api.findSecretByName(settings.api, settings.accountId, storeId, olds.name);
-      if (source) inputs.renameFrom = { secretId: source.id };
+    if (storeId !== undefined && inputs.value === undefined && !inputs.duplicateOf) {
+      // A rename without the value in the program copies the old secret under the new name. The
+      // engine re-checks a replacement without olds, so the source is remembered in the process.
+      const source = moved && olds.storeId === storeId ? await find(olds.name) : undefined;
+      if (source) planRename(settings.accountId, storeId, name, source.id);
+      const from = plannedRename(settings.accountId, storeId, name);
+      if (from) inputs.renameFrom = { secretId: from };
     }
   }
   if (inputs.previousName && (isNew || moved || olds.previousName !== inputs.previousName)) {
-    const copy = await api.findSecretByName(settings.api, settings.accountId, storeId, inputs.previousName);
-    if (!copy) creates += 1;
+    if (!(await find(inputs.previousName))) creates += 1;
   }
   if (creates > 0) {
-    const problem = await reserveQuota(settings, `${storeId}/${name}`, creates);
+    const problem = await reserveQuota(settings, `${storeId ?? "(new store)"}/${name}`, creates);
     if (problem) failures.push({ property: "name", reason: problem });
   }
   planSecret(settings.accountId, storeId, name, scopes, name);

@@ -76,12 +76,13 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   const inputs: Props = { scriptName: news.scriptName, bindingName: news.bindingName, storeId: news.storeId, secretName: news.secretName };
   if (news.accountId !== undefined) inputs.accountId = news.accountId;
 
-  const known = [scriptName, bindingName, storeId, secretName].every((v) => v !== undefined) && !isUnknown(news.accountId);
-  if (failures.length === 0 && known) {
+  // Parts not known yet at preview (a store or secret created in this deployment) are checked
+  // against what this deployment plans for them, or on the next check.
+  if (failures.length === 0 && !isUnknown(news.accountId)) {
     try {
       const settings = resolveSettings(accountId);
-      await checkWorker(settings, olds, inputs, failures);
-      await checkSecret(settings, inputs, failures);
+      if (scriptName !== undefined && bindingName !== undefined) await checkWorker(settings, olds, inputs, failures);
+      if (secretName !== undefined) await checkSecret(settings, inputs, storeId, failures);
     } catch (err) {
       failures.push(asCheckFailure(err));
     }
@@ -108,10 +109,11 @@ async function checkWorker(settings: Settings, olds: Props, p: Props, failures: 
   }
 }
 
-async function checkSecret(settings: Settings, p: Props, failures: CheckFailure[]): Promise<void> {
-  const planned = plannedSecret(settings.accountId, p.storeId, p.secretName);
+async function checkSecret(settings: Settings, p: Props, storeId: string | undefined, failures: CheckFailure[]): Promise<void> {
+  const planned = plannedSecret(settings.accountId, storeId, p.secretName);
   let scopes = planned?.scopes;
   if (!planned) {
+    if (storeId === undefined) return;
     const live = await secretsApi.findSecretByName(settings.api, settings.accountId, p.storeId, p.secretName);
     if (!live) {
       failures.push({

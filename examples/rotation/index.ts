@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { SecretsStore, StoreSecret, WorkerSecretBinding } from "pulumi-cloudflare-secrets-store";
+import { SecretsStore, StoreSecret, WorkerSecretBinding, type SecretScope } from "pulumi-cloudflare-secrets-store";
 
 const cfg = new pulumi.Config();
 const scriptName = cfg.get("workerName") ?? "api-worker";
@@ -14,7 +14,7 @@ const stripe = new StoreSecret("stripe", {
   storeId: store.id,
   name: cfg.get("secretName") ?? "stripe_api_key",
   value: cfg.requireSecret("stripeKey"),
-  scopes: ["workers"],
+  scopes: (cfg.getObject<string[]>("scopes") ?? ["workers"]) as SecretScope[],
   comment: "Stripe live key",
   rotation: { keepPrevious },
 });

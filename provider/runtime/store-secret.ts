@@ -148,6 +148,12 @@ async function checkAgainstAccount(
       if (source) planRename(settings.accountId, storeId, name, source.id);
       const from = plannedRename(settings.accountId, storeId, name);
       if (from) inputs.renameFrom = { secretId: from };
+      else if (!existing) {
+        failures.push({
+          property: "adopt",
+          reason: `Secret "${name}" does not exist in store ${storeId}, so there is nothing to adopt. Give it a \`value\` (or \`duplicateOf\`) to create it, or fix the name.`,
+        });
+      }
     }
   }
   if (inputs.previousName && (isNew || moved || olds.previousName !== inputs.previousName)) {

@@ -70,9 +70,8 @@ function programToRun(sourceDir: string): string {
   if (!needsPackage || fs.existsSync(path.join(sourceDir, "node_modules", PACKAGE_NAME))) return sourceDir;
   const name = `${path.basename(sourceDir)}-${crypto.createHash("sha256").update(sourceDir).digest("hex").slice(0, 8)}`;
   const staged = stageProgram(sourceDir, { name, keep: true });
-  console.log(
-    `Staged ${path.relative(REPO_ROOT, sourceDir) || "."} at ${path.relative(REPO_ROOT, staged)} with the packed ${PACKAGE_NAME} (the stack's state lives there).\n`,
-  );
+  const shown = (p: string) => (p.startsWith(REPO_ROOT + path.sep) ? path.relative(REPO_ROOT, p) : p);
+  console.log(`Staged ${shown(sourceDir)} at ${shown(staged)} with the packed ${PACKAGE_NAME} (the stack's state lives there).\n`);
   return staged;
 }
 

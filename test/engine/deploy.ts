@@ -26,8 +26,9 @@ import { failureMessage, PartialFailure, type CheckFailure, type DynamicProvider
 import { Bailed, describeChanges, type Report, type StepOp, type StepRecord } from "./report";
 import type { ResourceState, StateFile } from "./state";
 import { createUrn, DYNAMIC_PROVIDER_TYPE, isDynamicType, isProviderType, ROOT_STACK_TYPE } from "./urn";
-import { changedKeys, deepEqual, markAdditionalSecrets, renderValue, UNKNOWN, type Props } from "./values";
+import { changedKeys, deepEqual, markAdditionalSecrets, renderValue, stripSecrets, UNKNOWN, type Props } from "./values";
 
+/** What a preview or an update runs with. */
 export interface DeployOptions {
   programDir: string;
   project: Project;
@@ -41,9 +42,6 @@ export interface DeployOptions {
   report: Report;
 }
 
-/** How long a program may keep running after the deployment has stopped on a failure. */
-const KILL_AFTER_BAIL_MS = 15_000;
-
 /** Runs a preview or an update; returns the stack outputs. */
 export async function runDeployment(options: DeployOptions): Promise<Props | undefined> {
   const deployment = new Deployment(options);
@@ -56,11 +54,14 @@ export async function runDeployment(options: DeployOptions): Promise<Props | und
   });
   try {
     options.provider.warmUp();
-    const program = launchProgram({ ...options, monitorAddress: monitor.address });
-    deployment.onStop = () => setTimeout(() => program.kill(), KILL_AFTER_BAIL_MS).unref();
-    const result = await program.done;
-    for (const message of result.output) options.report.diagnostic({ severity: "info", message, urn: deployment.stackUrn });
-    await deployment.finish(result);
+    const program = launchProgram({
+      ...options,
+      monitorAddress: monitor.address,
+      onOutput: (message) => deployment.log({ severity: "info", message, urn: deployment.stackUrn }),
+    });
+    // Like the engine, stop the program once the deployment has failed; running steps still finish.
+    deployment.onStop = () => program.kill();
+    await deployment.finish(await program.done);
   } finally {
     await monitor.close();
   }
@@ -71,7 +72,7 @@ interface DiffOutcome {
   changes: boolean;
   replaceKeys: string[];
   deleteBeforeReplace: boolean;
-  /** Changed input names, for display. */
+  /** Changed input names the engine knows of (only when the provider's diff answered "unknown"). */
   changedKeys: string[];
 }
 
@@ -79,6 +80,7 @@ interface ReplacePlan {
   /** `cbd`: create, then delete the old copy at the end; `dbr`: delete first; `recreate`: already deleted. */
   kind: "cbd" | "dbr" | "recreate";
   replaceKeys: string[];
+  /** The engine's changed keys (see {@link DiffOutcome}). */
   changedKeys: string[];
   /** Dependents to delete first (delete-before-replace), in dependency order. */
   dependents: Array<{ res: ResourceState; keys: string[] }>;
@@ -150,8 +152,9 @@ class Deployment implements MonitorHandler {
     await this.save();
   }
 
+  /** Program output and SDK logs; after a failure the program is being stopped and its noise is dropped. */
   log(diagnostic: Parameters<MonitorHandler["log"]>[0]): void {
-    this.o.report.diagnostic(diagnostic);
+    if (!this.stopped) this.o.report.diagnostic(diagnostic);
   }
 
   /** After the program exited: waits for running steps, deletes what is condemned, writes the final state. */
@@ -194,8 +197,7 @@ class Deployment implements MonitorHandler {
     const recreating = this.recreate.get(urn);
     if (old && recreating) {
       const inputs = await this.check(reg, urn, {}, reg.object);
-      const keys = changedKeys(old.inputs, inputs);
-      return this.replaceStep(reg, urn, old, inputs, provider, { kind: "recreate", replaceKeys: recreating, changedKeys: keys, dependents: [] });
+      return this.replaceStep(reg, urn, old, inputs, provider, { kind: "recreate", replaceKeys: recreating, changedKeys: [], dependents: [] });
     }
     const news = old ? this.ignoreChanges(reg, urn, old) : reg.object;
     const inputs = await this.check(reg, urn, old ? old.inputs : {}, news);
@@ -220,7 +222,8 @@ class Deployment implements MonitorHandler {
         dependents,
       });
     }
-    if (diff.changes || (old.initErrors?.length ?? 0) > 0) return this.updateStep(reg, urn, old, inputs, provider, diff.changedKeys);
+    if (diff.changes) return this.updateStep(reg, urn, old, inputs, provider, diff.changedKeys);
+    if ((old.initErrors?.length ?? 0) > 0) return this.updateStep(reg, urn, old, inputs, provider, []);
     return this.sameStep(reg, urn, old, inputs, provider);
   }
 
@@ -262,12 +265,7 @@ class Deployment implements MonitorHandler {
         changes = true;
       }
     }
-    return {
-      changes,
-      replaceKeys,
-      deleteBeforeReplace: result.deleteBeforeReplace,
-      changedKeys: engineKeys.length > 0 ? engineKeys : changedKeys(old.inputs, inputs),
-    };
+    return { changes, replaceKeys, deleteBeforeReplace: result.deleteBeforeReplace, changedKeys: engineKeys };
   }
 
   /** The not-yet-registered dependents a delete-before-replace of `root` would replace (the engine's `calculateDependentReplacements`). */
@@ -345,11 +343,11 @@ class Deployment implements MonitorHandler {
       );
   }
 
-  private updateStep(reg: Registration, urn: string, old: ResourceState, inputs: Props, provider: string, keys: string[]): Execute {
+  private updateStep(reg: Registration, urn: string, old: ResourceState, inputs: Props, provider: string, engineKeys: string[]): Execute {
     const id = old.id ?? "";
     return () =>
       this.execute(
-        { op: "update", urn, changedKeys: keys, changes: describeChanges(old.inputs, inputs, keys) },
+        { op: "update", urn, ...displayChanges(old, inputs, engineKeys, [], !old.initErrors?.length) },
         async () => {
           if (this.o.dryRun) return { urn, id, outputs: this.secretOutputs(reg, urn, inputs) };
           const updated = await this.o.provider.update(urn, id, old.outputs, inputs);
@@ -366,10 +364,9 @@ class Deployment implements MonitorHandler {
     const record: Omit<StepRecord, "type" | "name"> = {
       op: "replace",
       urn,
-      changedKeys: plan.changedKeys,
       replaceKeys: plan.replaceKeys,
       deleteBeforeReplace: plan.kind !== "cbd" || undefined,
-      changes: describeChanges(old.inputs, inputs, plan.changedKeys, plan.replaceKeys),
+      ...displayChanges(old, inputs, plan.changedKeys, plan.replaceKeys),
     };
     return () =>
       this.execute(
@@ -536,6 +533,28 @@ class Deployment implements MonitorHandler {
     do await Promise.allSettled([this.generator, ...this.inflight]);
     while (this.inflight.size > 0);
   }
+}
+
+/**
+ * What a step shows: the engine's changed keys, else the inputs that changed, else (when the
+ * provider's diff found changes) the inputs that differ from the old outputs: drift found by a
+ * refresh, which only the provider's diff sees. Replacement keys are always shown.
+ */
+function displayChanges(
+  old: ResourceState,
+  inputs: Props,
+  engineKeys: readonly string[],
+  replaceKeys: readonly string[] = [],
+  providerSawChanges = true,
+): Pick<StepRecord, "changedKeys" | "changes"> {
+  let base = old.inputs;
+  let keys = engineKeys.length > 0 ? [...engineKeys] : changedKeys(old.inputs, inputs);
+  if (keys.length === 0 && providerSawChanges) {
+    base = old.outputs;
+    keys = Object.keys(inputs).filter((k) => k in old.outputs && !deepEqual(stripSecrets(old.outputs[k]), stripSecrets(inputs[k])));
+  }
+  keys = [...new Set([...keys, ...replaceKeys.filter((k) => k in inputs || k in base)])].sort();
+  return { changedKeys: keys, changes: describeChanges(base, inputs, keys, replaceKeys) };
 }
 
 function checkFailureMessage(reg: Registration, f: CheckFailure, news: Props, inputs: Props): string {

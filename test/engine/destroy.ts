@@ -10,6 +10,7 @@ import type { Report } from "./report";
 import type { ResourceState, StateFile } from "./state";
 import { isProviderType } from "./urn";
 
+/** What a destroy runs with. */
 export interface DestroyOptions {
   state: StateFile;
   provider: DynamicProvider;

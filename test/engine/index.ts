@@ -4,10 +4,9 @@
  * host, keeping a passphrase-encrypted checkpoint per stack.
  */
 import * as path from "node:path";
-import { loadProject } from "./config";
 import { passphraseFromEnv } from "./crypto";
 import { readCheckpoint, statePath, type Checkpoint, type ResourceState } from "./state";
-import { ROOT_STACK_TYPE } from "./urn";
+import { ROOT_STACK_TYPE, urnName } from "./urn";
 import type { Props } from "./values";
 
 export { runEngine, type EngineOptions, type EngineResult } from "./run";
@@ -25,16 +24,11 @@ export async function readState(programDir: string, stack: string, passphrase?: 
 /** The resources of a checkpoint by resource name (excluding old copies pending deletion). */
 export function resourcesByName(checkpoint: Checkpoint | undefined): Map<string, ResourceState> {
   const map = new Map<string, ResourceState>();
-  for (const r of checkpoint?.resources ?? []) if (!r.delete) map.set(r.urn.split("::").slice(3).join("::"), r);
+  for (const r of checkpoint?.resources ?? []) if (!r.delete) map.set(urnName(r.urn), r);
   return map;
 }
 
 /** The stack outputs recorded in a checkpoint (secrets still wrapped). */
 export function stackOutputs(checkpoint: Checkpoint | undefined): Props {
   return checkpoint?.resources.find((r) => r.type === ROOT_STACK_TYPE)?.outputs ?? {};
-}
-
-/** The project name of a program directory. */
-export function projectName(programDir: string): string {
-  return loadProject(programDir).name;
 }

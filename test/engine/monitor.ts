@@ -106,8 +106,7 @@ export async function startMonitor(handler: MonitorHandler, info: DeploymentInfo
       resp.setHassupport(call.request.getId() === "secrets");
       cb(null, resp);
     },
-    invoke: (call, cb) =>
-      cb(error(grpc.status.UNIMPLEMENTED, `invoke of ${call.request.getTok()} is not supported by the engine harness`)),
+    invoke: (call, cb) => cb(error(grpc.status.UNKNOWN, `invoke of ${call.request.getTok()} is not supported by the engine harness`)),
     readResource: (call, cb) =>
       cb(
         error(

@@ -10,6 +10,7 @@ import type { Project, StackConfig } from "./config";
 /** Exit code the SDK uses after it has already reported the error itself. */
 const ALREADY_REPORTED = 32;
 
+/** How to launch a program. */
 export interface ProgramOptions {
   programDir: string;
   project: Project;
@@ -19,6 +20,8 @@ export interface ProgramOptions {
   dryRun: boolean;
   parallel: number;
   env?: NodeJS.ProcessEnv;
+  /** Each line the program prints (stdout and stderr): the engine shows them as the stack's diagnostics. */
+  onOutput?: (line: string) => void;
 }
 
 /** How the program ended. */
@@ -26,8 +29,6 @@ export interface ProgramResult {
   ok: boolean;
   /** An error to report (absent when the SDK already reported it through the engine's Log). */
   error?: string;
-  /** Lines the program printed (stdout and stderr), shown as the stack's diagnostics. */
-  output: string[];
 }
 
 /** A running program. */
@@ -73,25 +74,25 @@ export function launchProgram(options: ProgramOptions): RunningProgram {
   if (project.nodeargs) env.NODE_OPTIONS = [env.NODE_OPTIONS, project.nodeargs].filter(Boolean).join(" ");
 
   const child: ChildProcess = spawn(process.execPath, args, { cwd: programDir, env, stdio: ["ignore", "pipe", "pipe"] });
-  const output: string[] = [];
+  const emit = (line: string) => options.onOutput?.(line);
   const collect = (stream: NodeJS.ReadableStream | null) => {
     let pending = "";
     stream?.on("data", (d: Buffer) => {
       const lines = (pending + d.toString()).split("\n");
       pending = lines.pop() ?? "";
-      output.push(...lines);
+      lines.forEach(emit);
     });
-    stream?.on("end", () => pending && output.push(pending));
+    stream?.on("end", () => pending && emit(pending));
   };
   collect(child.stdout);
   collect(child.stderr);
 
   const done = new Promise<ProgramResult>((resolve) => {
-    child.once("error", (err) => resolve({ ok: false, error: `could not run the program: ${err.message}`, output }));
+    child.once("error", (err) => resolve({ ok: false, error: `could not run the program: ${err.message}` }));
     child.once("close", (code, signal) => {
-      if (code === 0) resolve({ ok: true, output });
-      else if (code === ALREADY_REPORTED) resolve({ ok: false, output });
-      else resolve({ ok: false, error: signal ? `Program was stopped (${signal})` : `Program exited with non-zero exit code: ${code}`, output });
+      if (code === 0) resolve({ ok: true });
+      else if (code === ALREADY_REPORTED) resolve({ ok: false });
+      else resolve({ ok: false, error: signal ? `Program was stopped (${signal})` : `Program exited with non-zero exit code: ${code}` });
     });
   });
   return { done, kill: () => child.kill("SIGKILL") };

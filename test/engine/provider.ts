@@ -23,6 +23,7 @@ export class PartialFailure extends Error {
   }
 }
 
+/** Where and with what configuration the provider host runs. */
 export interface DynamicProviderOptions {
   programDir: string;
   project: string;

@@ -11,6 +11,7 @@ import type { ResourceState, StateFile } from "./state";
 import { isDynamicType, isProviderType } from "./urn";
 import { changedKeys } from "./values";
 
+/** What a refresh runs with. */
 export interface RefreshOptions {
   state: StateFile;
   provider: DynamicProvider;

@@ -8,6 +8,7 @@ import { formatStep, formatSummary, formatDiagnostics, formatOutputs, header } f
 import { urnName, urnType } from "./urn";
 import { renderValue, type Props } from "./values";
 
+/** The engine operations. */
 export type Operation = "preview" | "up" | "refresh" | "destroy";
 
 /** `delete-replaced` is the deletion of a replaced resource's old copy (shown, not counted). */
@@ -83,7 +84,7 @@ export class Report {
 
   /** Records a diagnostic (shown at the end, grouped by resource). */
   diagnostic(d: Diagnostic): void {
-    this.diagnostics.push(d);
+    this.diagnostics.push({ ...d, message: stripAnsi(d.message) });
   }
 
   /** Records a failure (and, unless told otherwise, its error diagnostic); returns a {@link Bailed} to throw. */
@@ -109,10 +110,17 @@ export class Report {
 
   private emit(...lines: string[]): void {
     for (const line of lines) {
+      if (line === "" && this.lines.at(-1) === "") continue;
       this.lines.push(line);
       this.onLine?.(line);
     }
   }
+}
+
+/** Removes terminal color codes (the SDK colors stack traces when it thinks it may). */
+function stripAnsi(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/\u001b\[[0-9;]*m/g, "");
 }
 
 /** The property changes between two maps, rendered without secret values. */

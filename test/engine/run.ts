@@ -16,6 +16,7 @@ import { StateFile, statePath } from "./state";
 import { createUrn, ROOT_STACK_TYPE } from "./urn";
 import type { Props } from "./values";
 
+/** Options of {@link runEngine}. */
 export interface EngineOptions {
   operation: Operation;
   programDir: string;
@@ -34,6 +35,7 @@ export interface EngineOptions {
   onLine?: (line: string) => void;
 }
 
+/** What {@link runEngine} did. */
 export interface EngineResult {
   ok: boolean;
   steps: StepRecord[];

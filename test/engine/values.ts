@@ -36,15 +36,6 @@ export function containsSecrets(v: unknown): boolean {
   return false;
 }
 
-/** True when the value is, or holds somewhere inside it, the unknown sentinel. */
-export function containsUnknowns(v: unknown): boolean {
-  if (v === UNKNOWN) return true;
-  if (isSecret(v)) return containsUnknowns(v.value);
-  if (Array.isArray(v)) return v.some(containsUnknowns);
-  if (isObject(v)) return Object.values(v).some(containsUnknowns);
-  return false;
-}
-
 /** Removes every secret wrapper, deeply: what a provider that does not accept secrets receives. */
 export function stripSecrets<T>(v: T): T {
   if (isSecret(v)) return stripSecrets(v.value) as T;

@@ -1,0 +1,40 @@
+/** What a route handler receives, and how routes are declared. */
+import type { ApiResponse } from "./envelope";
+import type { EmulatorState } from "./state";
+
+export type Permission = "read" | "edit";
+
+export interface RequestContext {
+  method: string;
+  /** Path and query as received, e.g. `/client/v4/accounts/…/secrets?page=2`. */
+  url: string;
+  /** The path below `/client/v4`, without the query. */
+  apiPath: string;
+  query: URLSearchParams;
+  /** Path parameters named in the route pattern (`:store_id` → `params.store_id`). */
+  params: Record<string, string>;
+  contentType: string;
+  body: Buffer;
+  permission: Permission;
+  /** A stable, non-secret id for the caller's token (a hash prefix). */
+  tokenId: string;
+  state: EmulatorState;
+  /** Accept SDK 7.x bracket-notation multipart fields (real Cloudflare does not). */
+  acceptBracketMultipart: boolean;
+}
+
+export type Handler = (ctx: RequestContext) => ApiResponse | Promise<ApiResponse>;
+
+export interface Route {
+  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+  /** Below `/client/v4`, with `:name` parameters; `:account_id` must be the emulator's account. */
+  path: string;
+  handler: Handler;
+}
+
+/** One line of the request log: never bodies, never headers. `status` 0 = connection reset. */
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  status: number;
+}

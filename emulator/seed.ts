@@ -1,0 +1,89 @@
+/**
+ * Seeds: stores, secrets and Workers to start with, given as an object or a JSON file. They go
+ * through the same rules as the API (names, scopes, value size, quota, store limit, bindings),
+ * and seeded secrets start `active`.
+ */
+import * as fs from "node:fs";
+import { z } from "zod";
+import { ApiError } from "./envelope";
+import { createSecrets, createStores } from "./routes/secrets-store";
+import { BindingInput, SCRIPT_NAME, newWorker, resolveBindings } from "./routes/workers";
+import { type EmulatorState, HEX32 } from "./state";
+
+export interface SeedBinding {
+  name: string;
+  type: string;
+  [field: string]: unknown;
+}
+
+export interface EmulatorSeed {
+  stores?: Array<{ name: string; id?: string }>;
+  /** `store` is a store's name or id. */
+  secrets?: Array<{ store: string; name: string; value: string; scopes: string[]; comment?: string }>;
+  workers?: Array<{ name: string; bindings?: SeedBinding[]; compatibility_date?: string; compatibility_flags?: string[] }>;
+}
+
+const SeedSchema = z.strictObject({
+  stores: z.array(z.strictObject({ name: z.string(), id: z.string().regex(HEX32, "must be 32 lowercase hex characters").optional() })).optional(),
+  secrets: z
+    .array(z.strictObject({ store: z.string(), name: z.string(), value: z.string(), scopes: z.array(z.string()), comment: z.string().optional() }))
+    .optional(),
+  workers: z
+    .array(
+      z.strictObject({
+        name: z.string(),
+        bindings: z.array(BindingInput).optional(),
+        compatibility_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").optional(),
+        compatibility_flags: z.array(z.string()).optional(),
+      }),
+    )
+    .optional(),
+});
+
+export function readSeed(seed: string | EmulatorSeed): EmulatorSeed {
+  let raw: unknown = seed;
+  let where = "seed";
+  if (typeof seed === "string") {
+    where = `seed file ${seed}`;
+    try {
+      raw = JSON.parse(fs.readFileSync(seed, "utf8"));
+    } catch (err) {
+      throw new Error(`Cannot read ${where}: ${(err as Error).message}`);
+    }
+  }
+  const parsed = SeedSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new Error(`Invalid ${where}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "top level"}: ${i.message}`).join("; ")}`);
+  }
+  return parsed.data;
+}
+
+export function applySeed(state: EmulatorState, seed: EmulatorSeed): void {
+  try {
+    for (const store of seed.stores ?? []) {
+      if (store.id !== undefined && state.stores.has(store.id)) throw new Error(`two stores have id ${store.id}`);
+      createStores(state, [store.name], [store.id]);
+    }
+    for (const secret of seed.secrets ?? []) {
+      const store = state.stores.get(secret.store) ?? [...state.stores.values()].find((s) => s.name === secret.store);
+      if (!store) throw new Error(`secret ${secret.name}: no seeded store named or with id "${secret.store}"`);
+      createSecrets(state, store.id, [{ name: secret.name, value: secret.value, scopes: secret.scopes, comment: secret.comment }], "active");
+    }
+    for (const w of seed.workers ?? []) {
+      if (!SCRIPT_NAME.test(w.name)) throw new Error(`invalid Worker name "${w.name}"`);
+      if (state.workers.has(w.name)) throw new Error(`two Workers are named ${w.name}`);
+      const worker = newWorker(w.name);
+      worker.bindings = resolveBindings(state, w.bindings ?? [], []);
+      worker.compatibility_date = w.compatibility_date ?? null;
+      worker.compatibility_flags = w.compatibility_flags ?? [];
+      worker.main_module = "index.js";
+      worker.modules = ["index.js"];
+      state.workers.set(w.name, worker);
+    }
+    state.commit();
+  } catch (err) {
+    if (err instanceof ApiError) throw new Error(`Invalid seed: ${err.errors.map((e) => e.message).join("; ")}`);
+    if (err instanceof Error && !err.message.startsWith("Invalid seed")) throw new Error(`Invalid seed: ${err.message}`);
+    throw err;
+  }
+}

@@ -1,0 +1,283 @@
+/**
+ * The HTTP server: routing under `/client/v4`, auth, per-token rate limit, account check,
+ * write permission, injected faults, added latency, and the request log. Hooks under
+ * `/__emulator/` bypass all of that.
+ *
+ * Order for an API request: faults (reset / error-before / 429 / delay) → route (404 7003, 405
+ * 7001) → auth (401) → rate limit (429 971) → account (403 10000) → write permission (403 10000)
+ * → handler → error-after → latency → response and log line.
+ */
+import { createHash } from "node:crypto";
+import * as http from "node:http";
+import type { Permission, RequestContext, RequestLogEntry, Route } from "./context";
+import { ApiError, apiError, failure, routeNotFound, type ApiResponse } from "./envelope";
+import { FaultRules } from "./faults";
+import { accountRoutes } from "./routes/account";
+import { handleHook } from "./routes/hooks";
+import { secretsStoreRoutes } from "./routes/secrets-store";
+import { workersRoutes } from "./routes/workers";
+import { type EmulatorState, type Snapshot, HEX32 } from "./state";
+
+export const API_PREFIX = "/client/v4";
+const HOOK_PREFIX = "/__emulator";
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+export interface TokenGrant {
+  token: string;
+  permission: Permission;
+}
+
+export interface ServerOptions {
+  state: EmulatorState;
+  /** What `POST /__emulator/reset` goes back to. */
+  startup: Snapshot;
+  tokens: TokenGrant[];
+  rateLimit: number;
+  rateLimitWindowMs: number;
+  latencyMs: number;
+  acceptBracketMultipart: boolean;
+}
+
+interface CompiledRoute extends Route {
+  regex: RegExp;
+  names: string[];
+}
+
+function compile(route: Route): CompiledRoute {
+  const names: string[] = [];
+  const source = route.path
+    .split("/")
+    .map((segment) => {
+      if (!segment.startsWith(":")) return segment.replace(/[.*+?^${}()|[\]\\-]/g, "\\$&");
+      names.push(segment.slice(1));
+      return "([^/]+)";
+    })
+    .join("/");
+  return { ...route, regex: new RegExp(`^${source}$`), names };
+}
+
+const ROUTES = [...secretsStoreRoutes, ...workersRoutes, ...accountRoutes].map(compile);
+
+/** Fixed windows per token: after `limit` requests, 429 until the window ends. */
+class RateLimiter {
+  private windows = new Map<string, { start: number; count: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
+
+  hit(token: string): void {
+    const now = Date.now();
+    let w = this.windows.get(token);
+    if (!w || now - w.start >= this.windowMs) {
+      w = { start: now, count: 0 };
+      this.windows.set(token, w);
+    }
+    w.count += 1;
+    if (w.count > this.limit) {
+      const retryAfter = Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000));
+      throw apiError(
+        429,
+        971,
+        `More than ${this.limit} requests per ${Math.round(this.windowMs / 1000)} seconds reached. Please wait and consider throttling your request speed`,
+        { "Retry-After": String(retryAfter) },
+      );
+    }
+  }
+
+  clear(): void {
+    this.windows.clear();
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+function tokenId(token: string): string {
+  return createHash("sha256").update(token).digest("hex").slice(0, 32);
+}
+
+export class ApiServer {
+  readonly http: http.Server;
+  readonly requests: RequestLogEntry[] = [];
+  readonly faults = new FaultRules();
+  private readonly limiter: RateLimiter;
+  private readonly grants: Map<string, Permission>;
+
+  constructor(private readonly options: ServerOptions) {
+    this.limiter = new RateLimiter(options.rateLimit, options.rateLimitWindowMs);
+    this.grants = new Map(options.tokens.map((t) => [t.token, t.permission]));
+    this.http = http.createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => {
+        // Last resort: never leave a request hanging.
+        console.error(`cloudflare-api-emulator: internal error: ${(err as Error)?.stack ?? String(err)}`);
+        if (!res.headersSent) send(res, failure(apiError(500, 1000, "Internal error in the emulator")));
+        else res.destroy();
+      });
+    });
+  }
+
+  /** Back to the startup state; clears the request log, faults and rate-limit windows. */
+  reset(): void {
+    this.options.state.restore(this.options.startup);
+    this.options.state.commit();
+    this.requests.length = 0;
+    this.faults.clear();
+    this.limiter.clear();
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const method = (req.method ?? "GET").toUpperCase();
+    const url = req.url ?? "/";
+    const path = url.split("?")[0] ?? "/";
+    let body: Buffer;
+    try {
+      body = await readBody(req);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      this.log(method, url, err.status);
+      res.setHeader("connection", "close");
+      send(res, failure(err));
+      return;
+    }
+
+    if (path === HOOK_PREFIX || path.startsWith(`${HOOK_PREFIX}/`)) {
+      const state = this.options.state;
+      send(res, handleHook({ state, faults: this.faults, requests: this.requests, reset: () => this.reset() }, method, path, body));
+      return;
+    }
+
+    const fault = this.faults.take(method, url);
+    if (fault?.kind === "reset") {
+      this.log(method, url, 0);
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "delay") await sleep(fault.delayMs);
+
+    let response: ApiResponse;
+    if (fault?.kind === "error-before") {
+      response = injectedError(fault.status, "before");
+    } else if (fault?.kind === "429") {
+      response = failure(apiError(429, 971, "Please wait and consider throttling your request speed", { "Retry-After": "1" }));
+    } else {
+      response = await this.api(req, method, url, path, body);
+      if (fault?.kind === "error-after") response = injectedError(fault.status, "after");
+    }
+    if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
+    this.log(method, url, response.status);
+    send(res, response);
+  }
+
+  private async api(req: http.IncomingMessage, method: string, url: string, path: string, body: Buffer): Promise<ApiResponse> {
+    try {
+      if (!path.startsWith(`${API_PREFIX}/`)) throw routeNotFound(path);
+      const apiPath = path.slice(API_PREFIX.length);
+      const { route, params } = this.match(method, apiPath);
+      const grant = this.authenticate(req.headers);
+      this.limiter.hit(grant.token);
+      if (params.account_id !== undefined && params.account_id !== this.options.state.accountId) {
+        throw apiError(403, 10000, "Authentication error");
+      }
+      if (method !== "GET" && grant.permission !== "edit") throw apiError(403, 10000, "Authentication error");
+      const ctx: RequestContext = {
+        method,
+        url,
+        apiPath,
+        query: new URLSearchParams(url.includes("?") ? url.slice(url.indexOf("?") + 1) : ""),
+        params,
+        contentType: req.headers["content-type"] ?? "",
+        body,
+        permission: grant.permission,
+        tokenId: tokenId(grant.token),
+        state: this.options.state,
+        acceptBracketMultipart: this.options.acceptBracketMultipart,
+      };
+      return await route.handler(ctx);
+    } catch (err) {
+      if (err instanceof ApiError) return failure(err);
+      console.error(`cloudflare-api-emulator: internal error on ${method} ${path}: ${(err as Error)?.stack ?? String(err)}`);
+      return failure(apiError(500, 1000, "Internal error in the emulator"));
+    }
+  }
+
+  private match(method: string, apiPath: string): { route: CompiledRoute; params: Record<string, string> } {
+    let pathMatched = false;
+    for (const route of ROUTES) {
+      const m = route.regex.exec(apiPath);
+      if (!m) continue;
+      const params: Record<string, string> = {};
+      try {
+        route.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1]!)));
+      } catch {
+        throw routeNotFound(apiPath);
+      }
+      if (params.account_id !== undefined && !HEX32.test(params.account_id)) throw routeNotFound(apiPath);
+      pathMatched = true;
+      if (route.method === method) return { route, params };
+    }
+    if (pathMatched) throw apiError(405, 7001, `Method ${method} not available for that URI.`);
+    throw routeNotFound(apiPath);
+  }
+
+  private authenticate(headers: http.IncomingHttpHeaders): TokenGrant {
+    const authorization = headers.authorization;
+    if (authorization !== undefined) {
+      const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+      if (!m) {
+        throw new ApiError(400, [
+          { code: 6003, message: "Invalid request headers", error_chain: [{ code: 6111, message: "Invalid format for Authorization header" }] },
+        ]);
+      }
+      return this.grant(m[1]!);
+    }
+    const key = headers["x-auth-key"];
+    const email = headers["x-auth-email"];
+    if (typeof key === "string" && key !== "") {
+      if (typeof email !== "string" || !/^[^@\s]+@[^@\s]+$/.test(email)) {
+        throw new ApiError(400, [
+          { code: 6003, message: "Invalid request headers", error_chain: [{ code: 6102, message: "Invalid format for X-Auth-Email header" }] },
+        ]);
+      }
+      return this.grant(key);
+    }
+    throw apiError(401, 9106, "Missing X-Auth-Key, X-Auth-Email or Authorization headers");
+  }
+
+  private grant(token: string): TokenGrant {
+    const permission = this.grants.get(token);
+    if (!permission) throw apiError(401, 1000, "Invalid API Token");
+    return { token, permission };
+  }
+
+  private log(method: string, path: string, status: number): void {
+    this.requests.push({ method, path, status });
+  }
+}
+
+function injectedError(status: number, when: "before" | "after"): ApiResponse {
+  return failure(
+    apiError(status, 1000, when === "before" ? "Internal server error (injected fault: nothing was applied)" : "Internal server error (injected fault: the request was applied)"),
+  );
+}
+
+async function readBody(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw apiError(413, 1000, `Request body larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: http.ServerResponse, response: ApiResponse): void {
+  const payload = JSON.stringify(response.body);
+  res.writeHead(response.status, {
+    "content-type": "application/json; charset=UTF-8",
+    "content-length": Buffer.byteLength(payload),
+    ...response.headers,
+  });
+  res.end(payload);
+}

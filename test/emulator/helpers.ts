@@ -1,0 +1,113 @@
+/** A tiny HTTP client for the emulator tests: raw requests, so every status and header is visible. */
+import { createHash } from "node:crypto";
+import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
+
+/** Anything fetch takes as a body. */
+export type RawBody = string | FormData | Blob | Uint8Array;
+
+export interface Reply {
+  status: number;
+  headers: Headers;
+  body: any;
+}
+
+export interface CallOptions {
+  body?: unknown;
+  /** Sent as is (a string, FormData, …) instead of JSON. */
+  rawBody?: RawBody;
+  /** Defaults to the emulator's edit token; null sends no credentials. */
+  token?: string | null;
+  headers?: Record<string, string>;
+}
+
+export interface Harness {
+  emu: RunningEmulator;
+  /** Account-relative API call: `api("GET", "/secrets_store/stores")`. */
+  api(method: string, path: string, options?: CallOptions): Promise<Reply>;
+  /** Call below `/client/v4` (any path). */
+  call(method: string, path: string, options?: CallOptions): Promise<Reply>;
+  hook(method: string, path: string, body?: unknown): Promise<Reply>;
+  /** Create the store and return its id. */
+  store(name?: string): Promise<string>;
+  /** Create secrets in a store and return them. */
+  secrets(storeId: string, items: Array<{ name: string; value: string; scopes?: string[]; comment?: string }>): Promise<any[]>;
+  close(): Promise<void>;
+}
+
+async function reply(res: Response): Promise<Reply> {
+  const text = await res.text();
+  let body: unknown = text;
+  try {
+    body = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    // leave as text
+  }
+  return { status: res.status, headers: res.headers, body };
+}
+
+export const sha256 = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
+
+export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
+  const emu = await startEmulator({ port: 0, ...options });
+  const call = async (method: string, path: string, o: CallOptions = {}) => {
+    const headers: Record<string, string> = { ...o.headers };
+    const token = o.token === undefined ? emu.token : o.token;
+    if (token !== null) headers.authorization = `Bearer ${token}`;
+    let body: RawBody | undefined = o.rawBody;
+    if (o.body !== undefined) {
+      body = JSON.stringify(o.body);
+      headers["content-type"] ??= "application/json";
+    }
+    return reply(await fetch(`${emu.url}${path}`, { method, headers, body }));
+  };
+  const api = (method: string, path: string, o?: CallOptions) => call(method, `/accounts/${emu.accountId}${path}`, o);
+  return {
+    emu,
+    call,
+    api,
+    hook: async (method, path, body) =>
+      reply(await fetch(`${emu.origin}/__emulator${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) })),
+    store: async (name = "main") => {
+      const r = await api("POST", "/secrets_store/stores", { body: { name } });
+      if (r.status !== 200) throw new Error(`store create failed: ${JSON.stringify(r.body)}`);
+      return r.body.result.id as string;
+    },
+    secrets: async (storeId, items) => {
+      const r = await api("POST", `/secrets_store/stores/${storeId}/secrets`, {
+        body: items.map((i) => ({ scopes: ["workers"], ...i })),
+      });
+      if (r.status !== 200) throw new Error(`secret create failed: ${JSON.stringify(r.body)}`);
+      return r.body.result as any[];
+    },
+    close: () => emu.close(),
+  };
+}
+
+/** The codes of an error envelope, checking its shape on the way. */
+export function codes(r: Reply): number[] {
+  if (r.body?.success !== false || r.body.result !== null || !Array.isArray(r.body.errors) || !Array.isArray(r.body.messages)) {
+    throw new Error(`not a failure envelope: ${JSON.stringify(r.body)}`);
+  }
+  return r.body.errors.map((e: { code: number }) => e.code);
+}
+
+export function messages(r: Reply): string {
+  return (r.body?.errors ?? []).map((e: { message: string }) => e.message).join("\n");
+}
+
+/** A multipart body for `PUT …/workers/scripts/:name`. */
+export function uploadForm(metadata: Record<string, unknown>, modules: Record<string, string> = { "index.js": "export default { fetch() { return new Response('ok') } }" }): FormData {
+  const form = new FormData();
+  form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }), "metadata.json");
+  for (const [name, code] of Object.entries(modules)) {
+    form.append(name, new Blob([code], { type: "application/javascript+module" }), name);
+  }
+  return form;
+}
+
+/** `PATCH …/settings` the way SDK 5.x and our provider send it: one JSON part named settings. */
+export function settingsForm(settings: Record<string, unknown>): FormData {
+  const form = new FormData();
+  form.append("settings", new Blob([JSON.stringify(settings)], { type: "application/json" }), "settings");
+  return form;
+}

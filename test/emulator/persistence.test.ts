@@ -1,0 +1,302 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { startEmulator, type RunningEmulator } from "../../emulator";
+import { harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
+
+const ROOT = path.resolve(__dirname, "../..");
+const tmpDirs: string[] = [];
+const running: Array<RunningEmulator | Harness> = [];
+const children: ChildProcess[] = [];
+
+function tmpDir(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "cf-emu-test-"));
+  tmpDirs.push(dir);
+  return dir;
+}
+
+async function open(options: Parameters<typeof harness>[0]): Promise<Harness> {
+  const h = await harness(options);
+  running.push(h);
+  return h;
+}
+
+afterEach(async () => {
+  for (const r of running.splice(0)) await r.close();
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+  for (const d of tmpDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
+
+function filesUnder(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(path.join(dir, e.name)) : [path.join(dir, e.name)]));
+}
+
+describe("persistence", () => {
+  it("survives a restart, with values encrypted at rest under a 0600 key", async () => {
+    const dir = tmpDir();
+    const account = "abcdefabcdefabcdefabcdefabcdef12";
+    const canary = `CANARY-secret-${Date.now()}`;
+    const bindingCanary = `CANARY-binding-${Date.now()}`;
+    let h = await open({ dataDir: dir, accountId: account, tokens: [{ token: "t", permission: "edit" }] });
+    const store = await h.store("kept");
+    const [s] = await h.secrets(store, [{ name: "KEPT", value: canary, comment: "kept comment" }]);
+    await h.api("PUT", "/workers/scripts/w", {
+      rawBody: uploadForm({
+        main_module: "index.js",
+        bindings: [
+          { type: "secret_text", name: "LEGACY", text: bindingCanary },
+          { type: "secrets_store_secret", name: "API_KEY", store_id: store, secret_name: "KEPT" },
+        ],
+      }),
+    });
+    await h.close();
+
+    const files = filesUnder(dir).map((f) => path.basename(f)).sort();
+    expect(files).toEqual(["key", "state.json"]);
+    const key = fs.statSync(path.join(dir, "key"));
+    expect(key.mode & 0o777).toBe(0o600);
+    expect(key.size).toBe(32);
+    for (const file of filesUnder(dir)) {
+      const bytes = fs.readFileSync(file);
+      for (const needle of [canary, bindingCanary]) {
+        for (const encoded of [Buffer.from(needle), Buffer.from(Buffer.from(needle).toString("base64")), Buffer.from(Buffer.from(needle).toString("hex"))]) {
+          expect(bytes.includes(encoded), `${needle} in ${file}`).toBe(false);
+        }
+      }
+    }
+
+    h = await open({ dataDir: dir, tokens: [{ token: "t", permission: "edit" }] });
+    expect(h.emu.accountId).toBe(account);
+    const got = await h.api("GET", `/secrets_store/stores/${store}/secrets/${s.id}`);
+    expect(got.body.result).toMatchObject({ name: "KEPT", comment: "kept comment", scopes: ["workers"] });
+    expect((await h.hook("GET", `/secrets/${s.id}/sha256`)).body.sha256).toBe(sha256(canary));
+    const hook = (b: string) => h.hook("GET", `/accounts/${account}/workers/scripts/w/bindings/${b}/sha256`);
+    expect((await hook("LEGACY")).body.sha256).toBe(sha256(bindingCanary));
+    expect((await hook("API_KEY")).body.sha256).toBe(sha256(canary));
+    // A binding kept by {name, type} after the restart still has its value.
+    expect((await h.api("PATCH", "/workers/scripts/w/settings", { rawBody: settingsForm({ bindings: [{ type: "secret_text", name: "LEGACY" }] }) })).status).toBe(200);
+    expect((await hook("LEGACY")).body.sha256).toBe(sha256(bindingCanary));
+  });
+
+  it("persists every change, including deletes, and resets to the startup state", async () => {
+    const dir = tmpDir();
+    let h = await open({ dataDir: dir });
+    const store = await h.store();
+    const [a, b] = await h.secrets(store, [{ name: "A", value: "a" }, { name: "B", value: "b" }]);
+    await h.close();
+    h = await open({ dataDir: dir });
+    await h.api("DELETE", `/secrets_store/stores/${store}/secrets/${a.id}`);
+    await h.api("PATCH", `/secrets_store/stores/${store}/secrets/${b.id}`, { body: { value: "b2" } });
+    await h.secrets(store, [{ name: "C", value: "c" }]);
+    await h.hook("POST", "/reset");
+    expect((await h.api("GET", `/secrets_store/stores/${store}/secrets`)).body.result.map((s: { name: string }) => s.name)).toEqual(["A", "B"]);
+    await h.api("DELETE", `/secrets_store/stores/${store}/secrets/${a.id}`);
+    await h.close();
+    h = await open({ dataDir: dir });
+    expect((await h.api("GET", `/secrets_store/stores/${store}/secrets`)).body.result.map((s: { name: string }) => s.name)).toEqual(["B"]);
+    expect((await h.hook("GET", `/secrets/${b.id}/sha256`)).body.sha256).toBe(sha256("b"));
+  });
+
+  it("refuses to start on another account's data, a wrong key, a missing key or a corrupt file", async () => {
+    const dir = tmpDir();
+    const h = await open({ dataDir: dir });
+    await h.secrets(await h.store(), [{ name: "A", value: "v" }]);
+    await h.close();
+    await expect(startEmulator({ dataDir: dir, accountId: "f".repeat(32) })).rejects.toThrow(/holds the state of account/);
+
+    const keyPath = path.join(dir, "key");
+    const original = fs.readFileSync(keyPath);
+    fs.writeFileSync(keyPath, Buffer.alloc(32, 7));
+    await expect(startEmulator({ dataDir: dir })).rejects.toThrow(/cannot decrypt secret/);
+    fs.writeFileSync(keyPath, Buffer.alloc(5));
+    await expect(startEmulator({ dataDir: dir })).rejects.toThrow(/exactly 32 bytes/);
+    fs.rmSync(keyPath);
+    await expect(startEmulator({ dataDir: dir })).rejects.toThrow(/key .* is missing/);
+    fs.writeFileSync(keyPath, original, { mode: 0o644 });
+    fs.chmodSync(keyPath, 0o644);
+    running.push(await startEmulator({ dataDir: dir }));
+    expect(fs.statSync(keyPath).mode & 0o777).toBe(0o600);
+    await running.pop()!.close();
+
+    fs.writeFileSync(path.join(dir, "state.json"), "{ truncated");
+    await expect(startEmulator({ dataDir: dir })).rejects.toThrow(/not valid JSON/);
+  });
+
+  it("removes leftovers of interrupted writes and never leaves temp files behind", async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, "state.json.123.abcd.tmp"), "half a write");
+    const h = await open({ dataDir: dir });
+    await h.secrets(await h.store(), [{ name: "A", value: "v" }]);
+    expect(fs.readdirSync(dir).sort()).toEqual(["key", "state.json"]);
+  });
+
+  it("never leaves a corrupt state file when killed mid-write", async () => {
+    const dir = tmpDir();
+    const cli = await startCli(["--port", "0", "--data", dir, "--quota", "10000", "--max-stores", "1", "--token", "kill-test"]);
+    const url = cli.url;
+    const account = "0123456789abcdef0123456789abcdef";
+    const headers = { authorization: "Bearer kill-test" };
+    const storeRes = await fetch(`${url}/accounts/${account}/secrets_store/stores`, { method: "POST", headers, body: JSON.stringify({ name: "s" }) });
+    const storeId = ((await storeRes.json()) as any).result.id;
+    let created = 0;
+    const writers = Array.from({ length: 8 }, async (_, w) => {
+      for (let i = 0; ; i++) {
+        const r = await fetch(`${url}/accounts/${account}/secrets_store/stores/${storeId}/secrets`, {
+          method: "POST",
+          headers,
+          body: JSON.stringify([{ name: `S_${w}_${i}`, value: "x".repeat(2000), scopes: ["workers"] }]),
+        }).catch(() => undefined);
+        if (!r) return;
+        if (r.status === 200) created++;
+      }
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    cli.child.kill("SIGKILL");
+    await Promise.all(writers);
+    expect(created).toBeGreaterThan(5);
+    const emu = await startEmulator({ dataDir: dir, tokens: [{ token: "t", permission: "edit" }] });
+    running.push(emu);
+    const quota = (await (await fetch(`${emu.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer t" } })).json()) as any;
+    // Every answered create was on disk before its answer; at most the in-flight ones were not answered.
+    expect(quota.result.secrets.usage).toBeGreaterThanOrEqual(created);
+    expect(quota.result.secrets.usage).toBeLessThanOrEqual(created + 8);
+  });
+});
+
+describe("seed", () => {
+  it("starts from a seed file (stores by name or id, active secrets, Workers with bindings)", async () => {
+    const dir = tmpDir();
+    const seedFile = path.join(dir, "seed.json");
+    const storeId = "b".repeat(32);
+    fs.writeFileSync(
+      seedFile,
+      JSON.stringify({
+        stores: [{ name: "team", id: storeId }],
+        secrets: [
+          { store: "team", name: "ONE", value: "one", scopes: ["workers", "ai_gateway"], comment: "c" },
+          { store: storeId, name: "TWO", value: "two", scopes: ["ai_gateway"] },
+        ],
+        workers: [{ name: "app", compatibility_date: "2025-01-01", bindings: [{ type: "secrets_store_secret", name: "K", store_id: storeId, secret_name: "ONE" }] }],
+      }),
+    );
+    const h = await open({ seed: seedFile });
+    const list = await h.api("GET", `/secrets_store/stores/${storeId}/secrets`);
+    expect(list.body.result.map((s: { name: string; status: string; scopes: string[] }) => [s.name, s.status, s.scopes])).toEqual([
+      ["ONE", "active", ["ai_gateway", "workers"]],
+      ["TWO", "active", ["ai_gateway"]],
+    ]);
+    expect((await h.hook("GET", `/accounts/${h.emu.accountId}/workers/scripts/app/bindings/K/sha256`)).body.sha256).toBe(sha256("one"));
+    expect((await h.api("GET", "/workers/scripts/app/settings")).body.result.compatibility_date).toBe("2025-01-01");
+  });
+
+  it("applies the API's rules to seeds", async () => {
+    const bad = [
+      [{ stores: [{ name: "a" }, { name: "b" }] }, /maximum_stores_exceeded/],
+      [{ stores: [{ name: "a" }], secrets: [{ store: "zzz", name: "A", value: "v", scopes: ["workers"] }] }, /no seeded store/],
+      [{ stores: [{ name: "a" }], secrets: [{ store: "a", name: "A", value: "v", scopes: ["ai-gateway"] }] }, /did you mean "ai_gateway"/],
+      [{ stores: [{ name: "a", id: "X" }] }, /32 lowercase hex/],
+      [{ workers: [{ name: "w", bindings: [{ type: "secrets_store_secret", name: "K", store_id: "c".repeat(32), secret_name: "NOPE" }] }] }, /which were not found/],
+      [{ secretz: [] }, /Unrecognized key/],
+    ] as const;
+    for (const [seed, message] of bad) {
+      await expect(startEmulator({ seed: seed as never }), JSON.stringify(seed)).rejects.toThrow(message);
+    }
+    await expect(startEmulator({ seed: "/no/such/seed.json" })).rejects.toThrow(/Cannot read seed file/);
+  });
+
+  it("leaves no state behind when it fails half-way", async () => {
+    const dir = tmpDir();
+    const seed = { stores: [{ name: "a" }], secrets: [{ store: "a", name: "OK", value: "v", scopes: ["workers"] }, { store: "a", name: "bad name", value: "v", scopes: ["workers"] }] };
+    await expect(startEmulator({ dataDir: dir, seed })).rejects.toThrow(/invalid_secret_name/);
+    expect(fs.existsSync(path.join(dir, "state.json"))).toBe(false);
+    const h = await open({ dataDir: dir, seed: { stores: [{ name: "good" }] } });
+    expect((await h.api("GET", "/secrets_store/stores")).body.result.map((s: { name: string }) => s.name)).toEqual(["good"]);
+  });
+
+  it("is ignored when the data directory already holds state", async () => {
+    const dir = tmpDir();
+    let h = await open({ dataDir: dir, seed: { stores: [{ name: "first" }] } });
+    await h.close();
+    h = await open({ dataDir: dir, seed: { stores: [{ name: "second" }] } });
+    expect((await h.api("GET", "/secrets_store/stores")).body.result.map((s: { name: string }) => s.name)).toEqual(["first"]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+
+interface Cli {
+  child: ChildProcess;
+  url: string;
+  lines: string[];
+}
+
+function spawnCli(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "emulator/cli.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  children.push(child);
+  return child;
+}
+
+function startCli(args: string[]): Promise<Cli> {
+  const child = spawnCli(args);
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stderr!.on("data", (d) => (err += d));
+    child.stdout!.on("data", (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m && /^state: /m.test(out)) resolve({ child, url: m[1]!, lines: out.trim().split("\n") });
+    });
+    child.on("exit", (code) => reject(new Error(`CLI exited ${code}: ${err}`)));
+  });
+}
+
+function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnCli(args);
+  return new Promise((resolve) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout!.on("data", (d) => (stdout += d));
+    child.stderr!.on("data", (d) => (stderr += d));
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("CLI", () => {
+  it("prints the URL, account and tokens, serves with them, and stops cleanly on SIGTERM", async () => {
+    const account = "1234567890abcdef1234567890abcdef";
+    const cli = await startCli(["--port", "0", "--account", account, "--token", "reader:read", "--token=writer:edit", "--quota", "5", "--latency-ms", "0", "--rate-limit", "50"]);
+    expect(cli.lines[0]).toMatch(/^Cloudflare API emulator listening on http:\/\/127\.0\.0\.1:\d+\/client\/v4$/);
+    expect(cli.lines.slice(1, 4)).toEqual([`account: ${account}`, "token: reader", "token: writer"]);
+    const quota = await fetch(`${cli.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer reader" } });
+    expect(((await quota.json()) as any).result).toEqual({ secrets: { quota: 5, usage: 0 } });
+    const write = await fetch(`${cli.url}/accounts/${account}/secrets_store/stores`, { method: "POST", headers: { authorization: "Bearer reader" }, body: '{"name":"x"}' });
+    expect(write.status).toBe(403);
+    const exited = new Promise<number | null>((resolve) => cli.child.on("exit", (code) => resolve(code)));
+    cli.child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+
+  it("validates its flags with clear errors", async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [["--port", "eighty"], /--port takes a whole number/],
+      [["--port", "70000"], /--port must be at most 65535/],
+      [["--account", "xyz"], /--account takes 32 lowercase hex/],
+      [["--token"], /--token needs a value/],
+      [["--token", ":read"], /--token takes TOKEN/],
+      [["--frobnicate"], /Unknown option "--frobnicate"/],
+      [["--rate-limit", "0"], /--rate-limit must be at least 1/],
+    ];
+    const results = await Promise.all(cases.map(([args]) => runCli(args)));
+    results.forEach((r, i) => {
+      expect(r.code, cases[i]![0].join(" ")).toBe(2);
+      expect(r.stderr).toMatch(cases[i]![1]);
+      expect(r.stderr).toMatch(/Usage: cloudflare-api-emulator/);
+    });
+    const help = await runCli(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--token TOKEN\[:read\|:edit\]/);
+  });
+});

@@ -59,3 +59,13 @@ export class CloudflareApiError extends Error {
     return `Cloudflare API ${status ?? "request failed"}: ${what} (${where}).${hint}`;
   }
 }
+
+/** The call's result, or `undefined` when Cloudflare answers 404; other errors pass through. */
+export async function ignoreNotFound<T>(call: Promise<T>): Promise<T | undefined> {
+  try {
+    return await call;
+  } catch (err) {
+    if (err instanceof CloudflareApiError && err.notFound) return undefined;
+    throw err;
+  }
+}

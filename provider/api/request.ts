@@ -125,20 +125,24 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       } else if (options.form) {
         body = options.form;
       }
+      // Each attempt gets at most what is left of the total budget.
+      const remaining = Math.max(1, policy.maxTotalMs - (Date.now() - started));
       const res = await request(url, {
         method: options.method,
         headers,
         body,
         headersTimeout: timeout,
         bodyTimeout: timeout,
+        signal: AbortSignal.timeout(Math.min(remaining, timeout)),
       });
       const text = await res.body.text();
       const parsed = parseEnvelope(text);
       if (res.statusCode >= 200 && res.statusCode < 300 && parsed?.success) {
         const result = options.schema.safeParse(parsed.result);
         if (!result.success) {
+          // The call was applied; only its answer is unreadable.
           const issues = result.error.issues.map((i) => `${i.path.join(".") || "result"}: ${i.message}`).join("; ");
-          throw new CloudflareApiError(options.method, where, res.statusCode, [], false, `unexpected response shape: ${issues}`);
+          throw new CloudflareApiError(options.method, where, res.statusCode, [], !idempotent, `unexpected response shape: ${issues}`);
         }
         return { result: result.data, resultInfo: parsed.result_info ?? undefined };
       }
@@ -146,16 +150,11 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       const unknownOutcome = RETRY_STATUS.has(res.statusCode) || res.statusCode === 500;
       failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent,
         parsed ? undefined : `non-JSON response`);
-      if (res.statusCode === 429) {
-        const header = res.headers["retry-after"];
-        const seconds = Number(Array.isArray(header) ? header[0] : header);
-        retryAfterMs = Number.isFinite(seconds) ? seconds * 1000 : undefined;
-      } else if (!(RETRY_STATUS.has(res.statusCode) && idempotent)) {
-        throw failure;
-      }
+      if (res.statusCode !== 429 && !(RETRY_STATUS.has(res.statusCode) && idempotent)) throw failure;
+      retryAfterMs = retryAfter(res.headers["retry-after"]);
     } catch (err) {
       if (err instanceof CloudflareApiError) throw err;
-      const code = (err as { code?: string }).code ?? "";
+      const code = (err as { code?: string }).code ?? (err as Error).name;
       const notSent = NOT_SENT.has(code);
       failure = new CloudflareApiError(options.method, where, undefined, [], !notSent && !idempotent,
         `${code || (err as Error).name}: ${(err as Error).message}`);
@@ -164,9 +163,24 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
 
     const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
     const delay = retryAfterMs ?? backoff * (0.5 + Math.random() / 2);
-    if (attempt >= policy.maxAttempts || Date.now() - started + delay > policy.maxTotalMs) throw failure;
+    if (attempt >= policy.maxAttempts || Date.now() - started + delay > policy.maxTotalMs) {
+      if (failure.status === 429 && retryAfterMs !== undefined) {
+        throw new CloudflareApiError(failure.method, failure.path, 429, failure.errors, false,
+          `rate limited; Cloudflare asks to wait ${Math.ceil(retryAfterMs / 1000)} s, beyond the retry budget`);
+      }
+      throw failure;
+    }
     await sleep(delay);
   }
+}
+
+/** `Retry-After` in milliseconds: seconds or an HTTP date; undefined when absent or unreadable. */
+function retryAfter(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value.trim() === "") return undefined;
+  const seconds = Number(value);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  return Number.isFinite(ms) ? Math.max(0, ms) : undefined;
 }
 
 function parseEnvelope(text: string): z.infer<typeof Envelope> | undefined {
@@ -178,9 +192,13 @@ function parseEnvelope(text: string): z.infer<typeof Envelope> | undefined {
   }
 }
 
+/** Pages read at most by {@link cfListAll} (a guard against an endpoint that ignores `page`). */
+const MAX_PAGES = 1000;
+
 /**
- * Reads every page of a list endpoint. Stops on an empty page, a short page, or when
- * `result_info` says the last page was reached.
+ * Reads every page of a list endpoint. With `result_info` it reads until the counts say the last
+ * page was reached (so a server that caps `per_page` lower is still read whole); without, until a
+ * short or empty page.
  */
 export async function cfListAll<T>(
   settings: ApiSettings,
@@ -188,16 +206,21 @@ export async function cfListAll<T>(
 ): Promise<T[]> {
   const perPage = options.perPage ?? 100;
   const all: T[] = [];
-  for (let page = 1; ; page++) {
+  for (let page = 1; page <= MAX_PAGES; page++) {
     const { result, resultInfo } = await cfRequest(settings, {
       ...options,
       method: "GET",
       query: { ...options.query, page, per_page: perPage },
     });
     all.push(...result);
-    const total = resultInfo?.total_count;
-    if (result.length === 0 || result.length < perPage) return all;
-    if (total !== undefined && page * perPage >= total) return all;
-    if (resultInfo?.total_pages !== undefined && page >= resultInfo.total_pages) return all;
+    if (result.length === 0) break;
+    if (resultInfo?.total_pages !== undefined) {
+      if (page >= resultInfo.total_pages) break;
+    } else if (resultInfo?.total_count !== undefined) {
+      if (all.length >= resultInfo.total_count) break;
+    } else if (result.length < perPage) {
+      break;
+    }
   }
+  return all;
 }

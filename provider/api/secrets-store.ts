@@ -1,7 +1,7 @@
 /** Typed Secrets Store endpoints (stores, secrets, quota) with the zod schemas of their results. */
 import { z } from "zod";
 import { cfListAll, cfRequest, type ApiSettings } from "./request";
-import { CloudflareApiError } from "./error";
+import { CloudflareApiError, ignoreNotFound } from "./error";
 
 export const Store = z.object({
   id: z.string(),
@@ -18,7 +18,8 @@ export const Secret = z.object({
   store_id: z.string(),
   created: z.string(),
   modified: z.string(),
-  status: z.enum(["pending", "active", "deleted"]),
+  /** `pending`, `active` or `deleted` today; any string is accepted so a new status never breaks a create. */
+  status: z.string(),
   scopes: z.array(z.string()).nullish().transform((s) => s ?? []),
   comment: z.string().nullish().transform((c) => c ?? ""),
 });
@@ -45,13 +46,22 @@ export async function getStore(api: ApiSettings, accountId: string, storeId: str
 /**
  * Sends a create. When its outcome is unknown (timeout, reset, 5xx after sending), it is not
  * re-sent blindly: `lookup` finds what it may have created, so one call never makes two objects.
+ * A re-send refused because the name now exists (the first one landed late) is looked up too.
  */
 async function createOnce<T>(send: () => Promise<T>, lookup: () => Promise<T | undefined>): Promise<T> {
   try {
     return await send();
   } catch (err) {
     if (!(err instanceof CloudflareApiError && err.outcomeUnknown)) throw err;
-    return (await lookup()) ?? (await send());
+    const found = await lookup();
+    if (found) return found;
+    try {
+      return await send();
+    } catch (again) {
+      const landed = again instanceof CloudflareApiError && (again.outcomeUnknown || again.status === 409) ? await lookup() : undefined;
+      if (landed) return landed;
+      throw again;
+    }
   }
 }
 
@@ -124,11 +134,7 @@ export async function patchSecret(
 
 /** Deletes a secret; a secret already gone counts as deleted. */
 export async function deleteSecret(api: ApiSettings, accountId: string, storeId: string, secretId: string): Promise<void> {
-  try {
-    await cfRequest(api, { method: "DELETE", path: secretPath(accountId, storeId, secretId), schema: Ignored });
-  } catch (err) {
-    if (!(err instanceof CloudflareApiError && err.notFound)) throw err;
-  }
+  await ignoreNotFound(cfRequest(api, { method: "DELETE", path: secretPath(accountId, storeId, secretId), schema: Ignored }));
 }
 
 export interface DuplicateSecret {

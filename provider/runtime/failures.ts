@@ -27,3 +27,8 @@ export function partialFailure(err: unknown, id: string, properties: Record<stri
 
 /** The result `read` returns for an object that no longer exists: the engine drops it from the state. */
 export const GONE = { id: "", props: {} } as const;
+
+/** `["accountId"]` when the resource moves to another account (which replaces every kind of resource). */
+export function accountReplaces(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
+  return news.accountId !== undefined && news.accountId !== olds.accountId ? ["accountId"] : [];
+}

@@ -12,6 +12,8 @@ const creates = new Map<string, Map<string, number>>();
 const secrets = new Map<string, { scopes?: string[]; secretLabel: string }>();
 
 const renames = new Map<string, string>();
+const owned = new Set<string>();
+const adoptedStores = new Map<string, string>();
 
 /** A store not known yet (created in this deployment) is keyed as "?". */
 const secretKey = (accountId: string, storeId: string | undefined, name: string) => `${accountId}/${storeId ?? "?"}/${name}`;
@@ -54,4 +56,32 @@ export function planRename(accountId: string, storeId: string, name: string, sou
 
 export function plannedRename(accountId: string, storeId: string, name: string): string | undefined {
   return renames.get(secretKey(accountId, storeId, name));
+}
+
+/** Records that a resource in this deployment already manages the secret `name` (its replacement may reuse the name). */
+export function planOwned(accountId: string, storeId: string | undefined, name: string): void {
+  owned.add(secretKey(accountId, storeId, name));
+}
+
+export function isOwned(accountId: string, storeId: string | undefined, name: string): boolean {
+  return owned.has(secretKey(accountId, storeId, name));
+}
+
+/** Records the id of the store a SecretsStore in this deployment manages, known before its create. */
+export function planStoreId(accountId: string, storeId: string): void {
+  adoptedStores.set(accountId, storeId);
+}
+
+/** The store a SecretsStore in this deployment adopts or already manages, if any. */
+export function plannedStoreId(accountId: string): string | undefined {
+  return adoptedStores.get(accountId);
+}
+
+/** Records that a SecretsStore in this deployment manages the store `name` (so its replacement does not count it). */
+export function planOwnedStore(accountId: string, name: string): void {
+  owned.add(`${accountId}/stores/${name}`);
+}
+
+export function isOwnedStore(accountId: string, name: string): boolean {
+  return owned.has(`${accountId}/stores/${name}`);
 }

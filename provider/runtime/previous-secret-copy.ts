@@ -8,22 +8,11 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
-import { CloudflareApiError } from "../api/error";
-import { resolveSettings, type Settings } from "./config";
+import { resolveSettings } from "./config";
 import { GONE } from "./failures";
 import { field, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
-
-/** Deletes the secret named `name` in the store, if there is one. */
-export async function deleteByName(settings: Settings, storeId: string, name: string): Promise<void> {
-  try {
-    const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, name);
-    if (existing) await api.deleteSecret(settings.api, settings.accountId, storeId, existing.id);
-  } catch (err) {
-    if (!(err instanceof CloudflareApiError && err.notFound)) throw err;
-  }
-}
 
 export async function check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
@@ -64,6 +53,8 @@ export async function update(_id: string, _olds: Props, news: Props): Promise<pu
   return { outs: await reportOrFail(news) };
 }
 
+/** Deletes the copy this resource reported (by id: a secret that took the name since is left alone). */
 export async function remove(_id: string, props: Props): Promise<void> {
-  await deleteByName(resolveSettings(props.accountId), props.storeId, props.previousName);
+  const settings = resolveSettings(props.accountId);
+  if (props.previousId) await api.deleteSecret(settings.api, settings.accountId, props.storeId, props.previousId);
 }

@@ -2,9 +2,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
-import { CloudflareApiError } from "../api/error";
+import { ignoreNotFound } from "../api/error";
 import { maxStoresPerAccount, resolveSettings } from "./config";
-import { asCheckFailure, GONE } from "./failures";
+import { accountReplaces, asCheckFailure, GONE } from "./failures";
+import { isOwnedStore, planOwnedStore, planStoreId } from "./plan";
 import { field, isUnknown, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
@@ -19,23 +20,29 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   if (news.accountId !== undefined) inputs.accountId = news.accountId;
 
   const isNew = olds.name === undefined || olds.name !== name;
-  if (failures.length === 0 && isNew && name !== undefined && !isUnknown(news.accountId)) {
+  if (failures.length === 0 && name !== undefined && !isUnknown(news.accountId)) {
     try {
       const settings = resolveSettings(accountId);
-      const stores = await api.listStores(settings.api, settings.accountId);
-      const same = stores.find((s) => s.name === name);
-      const others = stores.filter((s) => s.name !== name && s.name !== olds.name);
-      if (same && !adopt) {
-        failures.push({
-          property: "name",
-          reason: `A store named "${name}" already exists in account ${settings.accountId} (id ${same.id}). Set \`adopt: true\` to manage it with this resource.`,
-        });
-      } else if (!same && others.length >= maxStoresPerAccount()) {
-        const list = others.map((s) => `"${s.name}" (id ${s.id})`).join(", ");
-        failures.push({
-          property: "name",
-          reason: `Creating store "${name}" would exceed the account's limit of ${maxStoresPerAccount()} store(s): it already has ${list}. Manage that store instead with \`name: "${others[0]!.name}", adopt: true\`.`,
-        });
+      // The engine checks a replacement again without olds: remember which store is ours.
+      if (olds.name !== undefined) planOwnedStore(settings.accountId, olds.name);
+      if (isNew) {
+        const stores = await api.listStores(settings.api, settings.accountId);
+        const same = stores.find((s) => s.name === name);
+        const others = stores.filter((s) => s.name !== name && !isOwnedStore(settings.accountId, s.name));
+        if (same && !adopt) {
+          failures.push({
+            property: "name",
+            reason: `A store named "${name}" already exists in account ${settings.accountId} (id ${same.id}). Set \`adopt: true\` to manage it with this resource.`,
+          });
+        } else if (same) {
+          planStoreId(settings.accountId, same.id);
+        } else if (others.length >= maxStoresPerAccount()) {
+          const list = others.map((s) => `"${s.name}" (id ${s.id})`).join(", ");
+          failures.push({
+            property: "name",
+            reason: `Creating store "${name}" would exceed the account's limit of ${maxStoresPerAccount()} store(s): it already has ${list}. Manage that store instead with \`name: "${others[0]!.name}", adopt: true\`.`,
+          });
+        }
       }
     } catch (err) {
       failures.push(asCheckFailure(err));
@@ -45,9 +52,8 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
-  const replaces: string[] = [];
+  const replaces = accountReplaces(olds, news);
   if (news.name !== olds.name) replaces.push("name");
-  if (news.accountId !== undefined && news.accountId !== olds.accountId) replaces.push("accountId");
   const changes = replaces.length > 0 || news.adopt !== olds.adopt || news.forceDestroy !== olds.forceDestroy;
   // Accounts hold one store: the old one must go before its replacement can exist.
   return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
@@ -67,13 +73,8 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
 
 export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
   const settings = resolveSettings(props.accountId);
-  try {
-    const store = await api.getStore(settings.api, settings.accountId, id);
-    return { id, props: outputsOf(props, settings.accountId, store) };
-  } catch (err) {
-    if (err instanceof CloudflareApiError && err.notFound) return GONE;
-    throw err;
-  }
+  const store = await ignoreNotFound(api.getStore(settings.api, settings.accountId, id));
+  return store ? { id, props: outputsOf(props, settings.accountId, store) } : GONE;
 }
 
 export async function update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
@@ -82,21 +83,12 @@ export async function update(_id: string, olds: Props, news: Props): Promise<pul
 
 export async function remove(id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
-  let secrets: api.Secret[];
-  try {
-    secrets = await api.listSecrets(settings.api, settings.accountId, id);
-  } catch (err) {
-    if (err instanceof CloudflareApiError && err.notFound) return;
-    throw err;
-  }
+  const secrets = await ignoreNotFound(api.listSecrets(settings.api, settings.accountId, id));
+  if (!secrets) return;
   if (secrets.length > 0 && !props.forceDestroy) {
     throw new Error(
       `Store "${props.name}" (${id}) still holds ${secrets.length} secret(s) (${secrets.slice(0, 5).map((s) => s.name).join(", ")}${secrets.length > 5 ? ", …" : ""}); it was not deleted. Delete those secrets first, or set \`forceDestroy: true\` on the store (and run \`pulumi up\`) to delete them with it.`,
     );
   }
-  try {
-    await api.deleteStore(settings.api, settings.accountId, id, secrets.length > 0);
-  } catch (err) {
-    if (!(err instanceof CloudflareApiError && err.notFound)) throw err;
-  }
+  await ignoreNotFound(api.deleteStore(settings.api, settings.accountId, id, secrets.length > 0));
 }

@@ -5,11 +5,10 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
-import { CloudflareApiError } from "../api/error";
+import { ignoreNotFound } from "../api/error";
 import { resolveSettings, type Settings } from "./config";
-import { asCheckFailure, GONE, partialFailure } from "./failures";
-import { planRename, plannedRename, planSecret, reserveQuota } from "./plan";
-import { deleteByName } from "./previous-secret-copy";
+import { accountReplaces, asCheckFailure, GONE, partialFailure } from "./failures";
+import { isOwned, planOwned, planRename, plannedRename, planSecret, plannedStoreId, reserveQuota } from "./plan";
 import {
   field,
   isUnknown,
@@ -30,12 +29,13 @@ const DuplicateOf = z.object({ secretId: z.string().min(1) }).strict();
 /** How long create/update wait for a `pending` secret to become `active`. */
 const ACTIVE_WAIT_MS = 15_000;
 
-/** The comment on a previous-value copy; it records which rotation made it, so a retried rotation never copies twice. */
+/**
+ * The comment on a previous-value copy. It names the secret and the rotation that made it, so a
+ * retried rotation never copies twice and a secret we did not make is never taken for a copy.
+ */
 const copyComment = (name: string, version: number) => `previous value of ${name} (kept by rotation to version ${version})`;
-const copyVersion = (comment: string): number | undefined => {
-  const m = /\(kept by rotation to version (\d+)\)$/.exec(comment);
-  return m ? Number(m[1]) : undefined;
-};
+const isCopyOf = (comment: string, names: string[]) =>
+  names.some((n) => comment.startsWith(`previous value of ${n} (kept by rotation to version `));
 
 /** The checked inputs of a StoreSecret: what the state keeps as its inputs. */
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
@@ -43,7 +43,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   const storeId = field(news, "storeId", z.string().min(1), failures, "the id of a store, for example `store.id`");
   const name = field(news, "name", z.string(), failures, 'a string, for example "stripe_api_key"');
   const rawScopes = field(news, "scopes", z.array(z.string()), failures, 'a list of scopes, for example ["workers"]');
-  const comment = field(news, "comment", z.string().optional(), failures, "a string") ?? "";
+  const comment = field(news, "comment", z.string().optional(), failures, "a string");
   const adopt = field(news, "adopt", z.boolean().optional(), failures, "true or false") ?? false;
   const allowLargeValue = field(news, "allowLargeValue", z.boolean().optional(), failures, "true or false") ?? false;
   const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
@@ -56,18 +56,20 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   }
   const scopes = rawScopes && normalizeScopes("scopes", rawScopes, failures);
 
-  // The value: fingerprinted, never returned.
   const inputs: Props = {
     storeId: news.storeId,
     name: news.name,
     scopes: scopes ?? news.scopes,
-    comment,
+    // Unknown at preview stays unknown: a guess would show a false diff.
+    comment: isUnknown(news.comment) ? UNKNOWN : (comment ?? ""),
     adopt,
-    allowLargeValue,
+    allowLargeValue: isUnknown(news.allowLargeValue) ? UNKNOWN : allowLargeValue,
     valueSalt: typeof olds.valueSalt === "string" ? olds.valueSalt : newSalt(),
   };
   if (accountId !== undefined || isUnknown(news.accountId)) inputs.accountId = news.accountId;
   if (duplicateOf || isUnknown(news.duplicateOf)) inputs.duplicateOf = news.duplicateOf;
+
+  // The value: fingerprinted, never returned.
   const raw = news.value;
   if (raw !== undefined && duplicateOf) {
     failures.push({ property: "value", reason: "Set either `value` or `duplicateOf`, not both: a duplicate takes its value from the source secret." });
@@ -82,7 +84,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     if (typeof raw !== "string") {
       failures.push({ property: "value", reason: "`value` must be a string." });
     } else {
-      const problem = valueSizeProblem(raw, allowLargeValue);
+      const problem = isUnknown(news.allowLargeValue) ? undefined : valueSizeProblem(raw, allowLargeValue);
       if (problem) failures.push({ property: "value", reason: problem });
       else inputs.value = remember(inputs.valueSalt, raw);
     }
@@ -90,8 +92,8 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
 
   // A non-secret version that moves when the value does, so a reviewer sees a rotation in the preview.
   const oldVersion = typeof olds.valueVersion === "number" ? olds.valueVersion : 1;
-  const valueChanged = isFingerprint(olds.value) && inputs.value !== undefined && inputs.value !== olds.value;
-  inputs.valueVersion = inputs.value === UNKNOWN && olds.value !== undefined ? UNKNOWN : valueChanged ? oldVersion + 1 : oldVersion;
+  const valueChanged = olds.name !== undefined && isFingerprint(inputs.value) && inputs.value !== olds.value;
+  inputs.valueVersion = inputs.value === UNKNOWN && olds.name !== undefined ? UNKNOWN : valueChanged ? oldVersion + 1 : oldVersion;
 
   if (rotation) {
     inputs.rotation = rotation;
@@ -114,26 +116,33 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
 }
 
 /**
- * The checks that read the account: name taken, rename source, quota. Reads only, never writes.
- * With the store not known yet (it is created in this deployment) the quota is still counted.
+ * The checks that read the account: name taken, previous-copy name taken, rename source, quota.
+ * Reads only, never writes. A store created in this deployment has no id yet: the store a
+ * SecretsStore in this deployment adopts is used instead, and the quota is counted either way.
+ *
+ * The engine checks a replacement a second time without olds, so what the first check learns
+ * (this resource owns the name; a rename's source) is remembered in the process for the second.
  */
 async function checkAgainstAccount(
   olds: Props,
   inputs: Props,
-  storeId: string | undefined,
+  knownStoreId: string | undefined,
   name: string,
   scopes: string[] | undefined,
   accountId: string | undefined,
   failures: CheckFailure[],
 ): Promise<void> {
   const settings = resolveSettings(accountId);
+  const storeId = knownStoreId ?? plannedStoreId(settings.accountId);
   const find = (n: string) => (storeId === undefined ? undefined : api.findSecretByName(settings.api, settings.accountId, storeId, n));
   const isNew = olds.name === undefined;
-  const moved = !isNew && (olds.name !== name || olds.storeId !== storeId);
+  const moved = !isNew && (olds.name !== name || olds.storeId !== knownStoreId);
+  if (!isNew && !moved) planOwned(settings.accountId, storeId, name);
+  const owned = isNew && isOwned(settings.accountId, storeId, name);
   let creates = 0;
   if (isNew || moved) {
     const existing = await find(name);
-    if (existing && !inputs.adopt) {
+    if (existing && !inputs.adopt && !owned) {
       failures.push({
         property: "name",
         reason: `A secret named "${name}" already exists in store ${storeId} (id ${existing.id}) and this resource does not manage it. Set \`adopt: true\` to take it over (its value, scopes and comment are then set from this program), or choose another name.`,
@@ -141,25 +150,31 @@ async function checkAgainstAccount(
       return;
     }
     if (!existing) creates += 1;
-    if (storeId !== undefined && inputs.value === undefined && !inputs.duplicateOf) {
-      // A rename without the value in the program copies the old secret under the new name. The
-      // engine re-checks a replacement without olds, so the source is remembered in the process.
-      const source = moved && olds.storeId === storeId ? await find(olds.name) : undefined;
-      if (source) planRename(settings.accountId, storeId, name, source.id);
-      const from = plannedRename(settings.accountId, storeId, name);
+    if (knownStoreId !== undefined && inputs.value === undefined) {
+      // A rename without the value in the program copies the old secret under the new name.
+      const source = moved && olds.storeId === knownStoreId ? await find(olds.name) : undefined;
+      if (source) planRename(settings.accountId, knownStoreId, name, source.id);
+      const from = plannedRename(settings.accountId, knownStoreId, name);
       if (from) inputs.renameFrom = { secretId: from };
-      else if (!existing) {
+      else if (!existing && !inputs.duplicateOf) {
         failures.push({
           property: "adopt",
-          reason: `Secret "${name}" does not exist in store ${storeId}, so there is nothing to adopt. Give it a \`value\` (or \`duplicateOf\`) to create it, or fix the name.`,
+          reason: `Secret "${name}" does not exist in store ${knownStoreId}, so there is nothing to adopt. Give it a \`value\` (or \`duplicateOf\`) to create it, or fix the name.`,
         });
       }
     }
   }
   if (inputs.previousName && (isNew || moved || olds.previousName !== inputs.previousName)) {
-    if (!(await find(inputs.previousName))) creates += 1;
+    const copy = await find(inputs.previousName);
+    if (!copy) creates += 1;
+    else if (!isCopyOf(copy.comment, [name, olds.name].filter(Boolean))) {
+      failures.push({
+        property: "rotation",
+        reason: `The previous-value copy's name "${inputs.previousName}" is taken by another secret (id ${copy.id}) that is not a copy of "${name}"; rotation would overwrite it. Choose another \`rotation.previousName\`.`,
+      });
+    }
   }
-  if (creates > 0) {
+  if (creates > 0 && !owned) {
     const problem = await reserveQuota(settings, `${storeId ?? "(new store)"}/${name}`, creates);
     if (problem) failures.push({ property: "name", reason: problem });
   }
@@ -168,10 +183,12 @@ async function checkAgainstAccount(
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
-  const replaces: string[] = [];
+  const replaces = accountReplaces(olds, news);
   if (news.storeId !== olds.storeId) replaces.push("storeId");
   if (news.name !== olds.name) replaces.push("name");
-  if (news.accountId !== undefined && news.accountId !== olds.accountId) replaces.push("accountId");
+  // A duplicate changes value only through another duplicate; the name stays, so the old one goes first.
+  const resourced = JSON.stringify(news.duplicateOf ?? null) !== JSON.stringify(olds.duplicateOf ?? null) && news.duplicateOf !== undefined;
+  if (resourced && news.name === olds.name) replaces.push("duplicateOf");
   const changed =
     replaces.length > 0 ||
     news.value === UNKNOWN ||
@@ -181,7 +198,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
     news.previousName !== olds.previousName ||
     news.valueVersion !== olds.valueVersion ||
     (news.previousName !== undefined && !olds.previousId);
-  return { changes: changed, replaces, deleteBeforeReplace: false };
+  return { changes: changed, replaces, deleteBeforeReplace: replaces.includes("duplicateOf") && !replaces.includes("name") };
 }
 
 /** The plaintext for `inputs.value`, or a clear error: an empty or wrong value is never written. */
@@ -206,8 +223,9 @@ async function waitForActive(settings: Settings, secret: api.Secret): Promise<ap
 }
 
 function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previousId?: string): Props {
-  const outs: Props = {
-    ...inputs,
+  const { renameFrom: _, previousId: __, drift: ___, ...rest } = inputs;
+  return {
+    ...rest,
     accountId: settings.accountId,
     storeId: secret.store_id,
     name: secret.name,
@@ -216,26 +234,26 @@ function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previo
     status: secret.status,
     created: secret.created,
     modified: secret.modified,
+    ...(previousId ? { previousId } : {}),
   };
-  delete outs.renameFrom;
-  if (previousId) outs.previousId = previousId;
-  else delete outs.previousId;
-  return outs;
 }
 
 /**
- * Makes the previous-value copy for rotation `version`: an older copy under that name is replaced,
- * and a copy this rotation already made (a retried `up`) is kept, so there is never a second one.
+ * Makes the previous-value copy for rotation `version` from the live secret: an older copy under
+ * that name is replaced, and a copy this rotation already made (a retried `up`) is kept, so there
+ * is never a second one. A secret under that name that is not a copy of this one is never touched.
  */
 async function copyPrevious(settings: Settings, storeId: string, sourceId: string, name: string, previousName: string, scopes: string[], version: number): Promise<string> {
   const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, previousName);
-  if (existing && copyVersion(existing.comment) === version) return existing.id;
-  if (existing) await api.deleteSecret(settings.api, settings.accountId, storeId, existing.id);
-  const copy = await api.duplicateSecret(settings.api, settings.accountId, storeId, sourceId, {
-    name: previousName,
-    scopes,
-    comment: copyComment(name, version),
-  });
+  const comment = copyComment(name, version);
+  if (existing?.comment === comment) return existing.id;
+  if (existing) {
+    if (!existing.comment.startsWith("previous value of ")) {
+      throw new Error(`Secret "${previousName}" (id ${existing.id}) is not a previous-value copy; rotation of "${name}" left it alone. Choose another \`rotation.previousName\`.`);
+    }
+    await api.deleteSecret(settings.api, settings.accountId, storeId, existing.id);
+  }
+  const copy = await api.duplicateSecret(settings.api, settings.accountId, storeId, sourceId, { name: previousName, scopes, comment });
   return copy.id;
 }
 
@@ -243,7 +261,8 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   const settings = resolveSettings(inputs.accountId);
   const { storeId, name, scopes, comment } = inputs as { storeId: string; name: string; scopes: string[]; comment: string };
   const value = inputs.value !== undefined ? plaintextOf(inputs, name) : undefined;
-  const source = inputs.duplicateOf?.secretId ?? inputs.renameFrom?.secretId;
+  // A rename copies the old secret, which may differ from the one it was first duplicated from.
+  const source = inputs.renameFrom?.secretId ?? inputs.duplicateOf?.secretId;
 
   let secret: api.Secret | undefined;
   if (inputs.adopt) {
@@ -263,11 +282,11 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   }
 
   try {
+    secret = await waitForActive(settings, secret);
     let previousId: string | undefined;
     if (inputs.previousName) {
       previousId = await copyPrevious(settings, storeId, secret.id, name, inputs.previousName, scopes, inputs.valueVersion);
     }
-    secret = await waitForActive(settings, secret);
     return { id: secret.id, outs: outputsOf(inputs, settings, secret, previousId) };
   } catch (err) {
     throw partialFailure(err, secret.id, outputsOf(inputs, settings, secret));
@@ -276,13 +295,8 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
 
 export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
   const settings = resolveSettings(props.accountId);
-  let secret: api.Secret;
-  try {
-    secret = await api.getSecret(settings.api, settings.accountId, props.storeId, id);
-  } catch (err) {
-    if (err instanceof CloudflareApiError && err.notFound) return GONE;
-    throw err;
-  }
+  const secret = await ignoreNotFound(api.getSecret(settings.api, settings.accountId, props.storeId, id));
+  if (!secret) return GONE;
   const outs = outputsOf(props, settings, secret, props.previousId);
   if (props.modified && secret.modified !== props.modified && isFingerprint(props.value)) {
     // Changed outside Pulumi: we cannot read the value, so assume it changed and write ours again.
@@ -314,17 +328,23 @@ export async function update(id: string, olds: Props, news: Props): Promise<pulu
   } else if (news.previousName && previousId && patch.scopes) {
     await api.patchSecret(settings.api, settings.accountId, storeId, previousId, { scopes });
   }
-  let secret = Object.keys(patch).length
-    ? await api.patchSecret(settings.api, settings.accountId, storeId, id, patch)
-    : await api.getSecret(settings.api, settings.accountId, storeId, id);
+  let secret: api.Secret;
+  try {
+    secret = Object.keys(patch).length
+      ? await api.patchSecret(settings.api, settings.accountId, storeId, id, patch)
+      : await api.getSecret(settings.api, settings.accountId, storeId, id);
+  } catch (err) {
+    // The write may have landed: record the value as unknown so the next `up` writes it again,
+    // whatever the program says by then (a revert included).
+    const unknownValue = patch.value !== undefined ? { value: "unknown-after-failed-write" } : {};
+    throw partialFailure(err, id, { ...olds, ...unknownValue, ...(previousId ? { previousId } : {}), __provider: news.__provider });
+  }
   secret = await waitForActive(settings, secret);
-  const outs = outputsOf(news, settings, secret, previousId);
-  delete outs.drift;
-  return { outs };
+  return { outs: outputsOf(news, settings, secret, previousId) };
 }
 
+/** Deletes the secret. Its previous-value copy is deleted by its own PreviousSecretCopy. */
 export async function remove(id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
   await api.deleteSecret(settings.api, settings.accountId, props.storeId, id);
-  if (props.previousName) await deleteByName(settings, props.storeId, props.previousName);
 }

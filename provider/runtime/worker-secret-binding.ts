@@ -6,10 +6,10 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as secretsApi from "../api/secrets-store";
 import * as workersApi from "../api/workers";
-import { CloudflareApiError } from "../api/error";
+import { ignoreNotFound } from "../api/error";
 import { resolveSettings, type Settings } from "./config";
-import { asCheckFailure, GONE } from "./failures";
-import { plannedSecret } from "./plan";
+import { accountReplaces, asCheckFailure, GONE } from "./failures";
+import { plannedSecret, plannedStoreId } from "./plan";
 import { BINDING_NAME, field, isUnknown, secretNameProblem, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
@@ -44,14 +44,8 @@ function describe(b: Binding): string {
   return b.type === STORE_BINDING ? `${b.type} → ${String(b.secret_name)} in store ${String(b.store_id)}` : b.type;
 }
 
-async function readScript(settings: Settings, scriptName: string): Promise<workersApi.ScriptSettings | undefined> {
-  try {
-    return await workersApi.getScriptSettings(settings.api, settings.accountId, scriptName);
-  } catch (err) {
-    if (err instanceof CloudflareApiError && err.notFound) return undefined;
-    throw err;
-  }
-}
+const readScript = (settings: Settings, scriptName: string) =>
+  ignoreNotFound(workersApi.getScriptSettings(settings.api, settings.accountId, scriptName));
 
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
@@ -82,7 +76,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     try {
       const settings = resolveSettings(accountId);
       if (scriptName !== undefined && bindingName !== undefined) await checkWorker(settings, olds, inputs, failures);
-      if (secretName !== undefined) await checkSecret(settings, inputs, storeId, failures);
+      if (secretName !== undefined) await checkSecret(settings, inputs, storeId ?? plannedStoreId(settings.accountId), failures);
     } catch (err) {
       failures.push(asCheckFailure(err));
     }
@@ -95,7 +89,7 @@ async function checkWorker(settings: Settings, olds: Props, p: Props, failures: 
   if (!script) {
     failures.push({
       property: "scriptName",
-      reason: `Worker "${p.scriptName}" does not exist in account ${settings.accountId}. Deploy it first (wrangler deploy, or cloudflare.WorkersScript with \`dependsOn\`), then bind secrets to it.`,
+      reason: `Worker "${p.scriptName}" does not exist in account ${settings.accountId}. Deploy it first (for example with \`wrangler deploy\`); if this program deploys it, pass its name as that resource's output (\`scriptName: script.scriptName\`) so the binding waits for it.`,
     });
     return;
   }
@@ -114,11 +108,11 @@ async function checkSecret(settings: Settings, p: Props, storeId: string | undef
   let scopes = planned?.scopes;
   if (!planned) {
     if (storeId === undefined) return;
-    const live = await secretsApi.findSecretByName(settings.api, settings.accountId, p.storeId, p.secretName);
+    const live = await secretsApi.findSecretByName(settings.api, settings.accountId, storeId, p.secretName);
     if (!live) {
       failures.push({
         property: "secretName",
-        reason: `Secret "${p.secretName}" does not exist in store ${p.storeId}, and no StoreSecret in this deployment creates it. Create it (a StoreSecret with \`name: "${p.secretName}"\`, passing \`secretName: secret.name\` so it is created first) or fix the name.`,
+        reason: `Secret "${p.secretName}" does not exist in store ${storeId}, and no StoreSecret in this deployment creates it. Create it (a StoreSecret with \`name: "${p.secretName}"\`, passing \`secretName: secret.name\` so it is created first) or fix the name.`,
       });
       return;
     }
@@ -134,10 +128,9 @@ async function checkSecret(settings: Settings, p: Props, storeId: string | undef
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
-  const replaces: string[] = [];
+  const replaces = accountReplaces(olds, news);
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
   if (news.bindingName !== olds.bindingName) replaces.push("bindingName");
-  if (news.accountId !== undefined && news.accountId !== olds.accountId) replaces.push("accountId");
   const changes = replaces.length > 0 || news.storeId !== olds.storeId || news.secretName !== olds.secretName;
   return { changes, replaces, deleteBeforeReplace: false };
 }

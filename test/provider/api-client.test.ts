@@ -94,6 +94,15 @@ describe("API client against the emulator's fault hooks", () => {
     expect(err.message).not.toContain(emu.token);
   });
 
+  it("bounds the total time: a hung request is abandoned when the budget runs out", async () => {
+    await fault({ method: "GET", path: "/quota", mode: "delay:5000", times: 1 });
+    const started = Date.now();
+    const err = await api.getQuota({ ...settings, retry: { maxTotalMs: 800 } }, emu.accountId).catch((e) => e);
+    expect(err).toBeInstanceOf(CloudflareApiError);
+    expect(err.status).toBeUndefined();
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
   it("gives up within the retry budget", async () => {
     await fault({ method: "GET", path: "/quota", mode: "error-before", status: 503, times: 100 });
     const err = await api.getQuota({ ...settings, retry: { maxAttempts: 3, baseDelayMs: 10 } }, emu.accountId).catch((e) => e);

@@ -8,12 +8,7 @@ describe("StoreSecret without a value in the program: duplicateOf, adopt, rename
   let rig: Rig;
   let storeId: string;
   let source: Managed;
-  const all: Managed[] = [];
-  const secret = (name: string) => {
-    const m = new Managed(rig, "StoreSecret", name);
-    all.push(m);
-    return m;
-  };
+  const secret = (name: string) => new Managed(rig, "StoreSecret", name);
 
   beforeAll(async () => {
     rig = await Rig.start({ emulator: { seed: { stores: [{ name: "default_secrets_store" }] } } });
@@ -22,7 +17,7 @@ describe("StoreSecret without a value in the program: duplicateOf, adopt, rename
     await source.up({ storeId, name: "openai_key", value: VALUE, scopes: ["workers"] });
   });
   afterAll(async () => {
-    expect(leaks(all.flatMap((m) => m.transcript).join("\n") + rig.host.logs, [VALUE, rig.emulator.token])).toEqual([]);
+    expect(leaks(rig.transcript(), [VALUE, rig.emulator.token])).toEqual([]);
     await rig.close();
   });
 
@@ -46,6 +41,16 @@ describe("StoreSecret without a value in the program: duplicateOf, adopt, rename
     expect(await copy.up({ storeId, name: "dup_after", duplicateOf: { secretId: source.id }, scopes: ["workers"] })).toBe("replace");
     expect(await rig.secretSha256(copy.id)).toBe(sha256(VALUE));
     await expect(rig.secretSha256(oldId)).rejects.toThrow(/404/);
+  });
+
+  it("a rename copies the old secret, not the source it was first duplicated from", async () => {
+    const src = secret("moving-source");
+    await src.up({ storeId, name: "moving_source", value: "version-one", scopes: ["workers"] });
+    const copy = secret("frozen-copy");
+    await copy.up({ storeId, name: "frozen_before", duplicateOf: { secretId: src.id }, scopes: ["workers"] });
+    await src.up({ storeId, name: "moving_source", value: "version-two", scopes: ["workers"] });
+    expect(await copy.up({ storeId, name: "frozen_after", duplicateOf: { secretId: src.id }, scopes: ["workers"] })).toBe("replace");
+    expect(await rig.secretSha256(copy.id)).toBe(sha256("version-one"));
   });
 
   it("renaming an adopted secret without a value duplicates it, then deletes the old one", async () => {

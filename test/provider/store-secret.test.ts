@@ -11,16 +11,14 @@ const VALUE_2 = "sk_live_second_fedcba9876543210";
 describe("StoreSecret through the real dynamic provider host", () => {
   let rig: Rig;
   let storeId: string;
-  const all: Managed[] = [];
-  const track = (m: Managed) => (all.push(m), m);
 
   beforeAll(async () => {
-    rig = await Rig.start({ emulator: { seed: { stores: [{ name: "default_secrets_store" }] }, quota: 10 } });
+    rig = await Rig.start({ emulator: { seed: { stores: [{ name: "default_secrets_store" }] }, quota: 25 } });
     storeId = (await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores"))[0]!.id;
   });
   afterAll(async () => {
     // Nothing any response or log line carried may contain a secret value or the token.
-    const transcript = all.flatMap((m) => m.transcript).join("\n") + rig.host.logs;
+    const transcript = rig.transcript();
     expect(leaks(transcript, [VALUE_1, VALUE_2, rig.emulator.token])).toEqual([]);
     await rig.close();
   });
@@ -35,7 +33,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
   });
 
   it("creates, then a second up with the same inputs is a no-op with no write", async () => {
-    const s = track(new Managed(rig, "StoreSecret", "stripe"));
+    const s = new Managed(rig, "StoreSecret", "stripe");
     expect(await s.up(secretArgs())).toBe("create");
     expect(s.id).toMatch(/^[0-9a-f]{32}$/);
     expect(s.outputs).toMatchObject({ name: "stripe_api_key", storeId, scopes: ["workers"], comment: "Stripe live key", status: "active" });
@@ -50,7 +48,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
   });
 
   it("a changed value is one PATCH and moves valueVersion; scope order never diffs", async () => {
-    const s = track(new Managed(rig, "StoreSecret", "rotating"));
+    const s = new Managed(rig, "StoreSecret", "rotating");
     await s.up(secretArgs({ name: "rotating", scopes: ["workers", "ai_gateway"] }));
     expect(s.outputs.scopes).toEqual(["ai_gateway", "workers"]);
     expect(s.inputs.valueVersion).toBe(1);
@@ -66,7 +64,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
   });
 
   it("a scope or comment change patches in place", async () => {
-    const s = track(new Managed(rig, "StoreSecret", "scoped"));
+    const s = new Managed(rig, "StoreSecret", "scoped");
     await s.up(secretArgs({ name: "scoped" }));
     const id = s.id;
     expect(await s.up(secretArgs({ name: "scoped", scopes: ["workers", "access"], comment: "new comment" }))).toBe("update");
@@ -77,7 +75,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
   });
 
   it("a rename replaces: the new secret is created with the value, then the old one deleted", async () => {
-    const s = track(new Managed(rig, "StoreSecret", "renamed"));
+    const s = new Managed(rig, "StoreSecret", "renamed");
     await s.up(secretArgs({ name: "old_name" }));
     const oldId = s.id;
     const preview = await s.preview(secretArgs({ name: "new_name" }));
@@ -91,7 +89,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
   });
 
   it("refresh notices an outside value change, and the next up writes the value from code again", async () => {
-    const s = track(new Managed(rig, "StoreSecret", "drift"));
+    const s = new Managed(rig, "StoreSecret", "drift");
     await s.up(secretArgs({ name: "drifting" }));
     await new Promise((r) => setTimeout(r, 20));
     await rig.api("PATCH", `/secrets_store/stores/${storeId}/secrets/${s.id}`, { value: "changed-in-dashboard" });
@@ -103,7 +101,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
   });
 
   it("refresh drops a secret deleted outside Pulumi; the next up creates it again", async () => {
-    const s = track(new Managed(rig, "StoreSecret", "vanishing"));
+    const s = new Managed(rig, "StoreSecret", "vanishing");
     await s.up(secretArgs({ name: "vanishing" }));
     await rig.api("DELETE", `/secrets_store/stores/${storeId}/secrets/${s.id}`);
     expect(await s.refresh()).toBe(false);
@@ -115,7 +113,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
     const [existing] = await rig.api<Array<{ id: string }>>("POST", `/secrets_store/stores/${storeId}/secrets`, [
       { name: "taken", value: "made-elsewhere", scopes: ["dex"] },
     ]);
-    const s = track(new Managed(rig, "StoreSecret", "taken"));
+    const s = new Managed(rig, "StoreSecret", "taken");
     const before = (await rig.requests()).length;
     const { failures } = await s.check(secretArgs({ name: "taken" }));
     expect(failures).toHaveLength(1);
@@ -127,6 +125,51 @@ describe("StoreSecret through the real dynamic provider host", () => {
     expect(await s.up(secretArgs({ name: "taken", adopt: true }))).toBe("create");
     expect(s.id).toBe(existing!.id);
     expect(s.outputs.scopes).toEqual(["workers"]);
+    expect(await rig.secretSha256(s.id)).toBe(sha256(VALUE_1));
+  });
+
+  it("refresh after outside scope and comment edits; the next up restores them and the value", async () => {
+    const s = new Managed(rig, "StoreSecret", "edited");
+    await s.up(secretArgs({ name: "edited_outside" }));
+    await new Promise((r) => setTimeout(r, 20));
+    await rig.api("PATCH", `/secrets_store/stores/${storeId}/secrets/${s.id}`, { scopes: ["dex"], comment: "edited in the dashboard" });
+    await s.refresh();
+    expect(s.outputs).toMatchObject({ scopes: ["dex"], comment: "edited in the dashboard" });
+    expect(await s.up(secretArgs({ name: "edited_outside" }))).toBe("update");
+    expect(await rig.api("GET", `/secrets_store/stores/${storeId}/secrets/${s.id}`)).toMatchObject({ scopes: ["workers"], comment: "Stripe live key" });
+    expect(await rig.secretSha256(s.id)).toBe(sha256(VALUE_1));
+  });
+
+  it("a create that fails after Cloudflare made the secret reports its id, and the next up completes it", async () => {
+    const s = new Managed(rig, "StoreSecret", "half-created");
+    const { inputs } = await s.check(secretArgs({ name: "half_created" }));
+    await rig.hook("POST", "/__emulator/faults", { method: "GET", path: "/secrets/[0-9a-f]{32}$", mode: "error-before", times: 1 });
+    const err = (await rig.host.create(s.urn, inputs).catch((e: unknown) => e)) as HostCallError;
+    expect(err).toBeInstanceOf(HostCallError);
+    expect(err.initFailed?.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(err.initFailed?.properties.__provider).toBe(rig.providers.StoreSecret);
+    expect(await rig.secretSha256(err.initFailed!.id)).toBe(sha256(VALUE_1));
+    // The engine keeps it in the state and updates it on the next up: no second secret.
+    const updated = await rig.host.update(err.initFailed!.id, s.urn, err.initFailed!.properties, inputs);
+    expect(updated.properties.status).toBe("active");
+    const named = (await rig.api<Array<{ name: string }>>("GET", `/secrets_store/stores/${storeId}/secrets?search=half_created`)).filter((x) => x.name === "half_created");
+    expect(named).toHaveLength(1);
+  });
+
+  it("a previous-copy name taken by a secret that is not a copy fails at preview", async () => {
+    await rig.api("POST", `/secrets_store/stores/${storeId}/secrets`, [{ name: "billing_key_previous", value: "unrelated", scopes: ["workers"] }]);
+    const s = new Managed(rig, "StoreSecret", "billing");
+    const { failures } = await s.check(secretArgs({ name: "billing_key", rotation: { keepPrevious: true } }));
+    expect(failures).toEqual([{ property: "rotation", reason: expect.stringMatching(/"billing_key_previous" is taken by another secret.*rotation.previousName/) }]);
+  });
+
+  it("giving an adopted secret a value moves valueVersion and writes the value", async () => {
+    await rig.api("POST", `/secrets_store/stores/${storeId}/secrets`, [{ name: "adopted_later", value: "from-dashboard", scopes: ["workers"] }]);
+    const s = new Managed(rig, "StoreSecret", "adopted-later");
+    await s.up({ storeId, name: "adopted_later", adopt: true, scopes: ["workers"] });
+    expect(s.inputs.valueVersion).toBe(1);
+    expect(await s.up(secretArgs({ name: "adopted_later", adopt: true }))).toBe("update");
+    expect(s.inputs.valueVersion).toBe(2);
     expect(await rig.secretSha256(s.id)).toBe(sha256(VALUE_1));
   });
 

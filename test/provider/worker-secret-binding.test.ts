@@ -14,12 +14,7 @@ const others = (bindings: Array<Record<string, unknown>>, except: string) =>
 describe("WorkerSecretBinding through the real dynamic provider host", () => {
   let rig: Rig;
   let storeId: string;
-  const all: Managed[] = [];
-  const binding = (name: string) => {
-    const m = new Managed(rig, "WorkerSecretBinding", name);
-    all.push(m);
-    return m;
-  };
+  const binding = (name: string) => new Managed(rig, "WorkerSecretBinding", name);
 
   beforeAll(async () => {
     rig = await Rig.start({
@@ -46,7 +41,7 @@ describe("WorkerSecretBinding through the real dynamic provider host", () => {
     ]);
   });
   afterAll(async () => {
-    const transcript = all.flatMap((m) => m.transcript).join("\n") + rig.host.logs;
+    const transcript = rig.transcript();
     expect(leaks(transcript, [STRIPE, STRIPE_NEW, LEGACY, rig.emulator.token])).toEqual([]);
     await rig.close();
   });

@@ -10,7 +10,7 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../..
 import { ProviderHost, type Props } from "./host";
 import { REPO_ROOT, stageProgram } from "./package";
 
-export type Kind = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding";
+export type Kind = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "PreviousSecretCopy";
 const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudflare-secrets-store:";
 export const PROJECT = "rig";
 
@@ -21,7 +21,7 @@ export function serializedProviders(programDir: string): Record<Kind, string> {
     encoding: "utf8",
   });
   const byType = JSON.parse(out) as Record<string, string>;
-  const kinds: Kind[] = ["SecretsStore", "StoreSecret", "WorkerSecretBinding"];
+  const kinds: Kind[] = ["SecretsStore", "StoreSecret", "WorkerSecretBinding", "PreviousSecretCopy"];
   return Object.fromEntries(kinds.map((k) => [k, byType[TYPE_PREFIX + k]!])) as Record<Kind, string>;
 }
 
@@ -54,45 +54,58 @@ export interface RequestLogEntry {
 }
 
 export class Rig {
+  private current: ProviderHost | undefined;
+  private earlierLogs = "";
+
   private constructor(
     readonly emulator: RunningEmulator,
-    readonly host: ProviderHost,
     readonly programDir: string,
     readonly providers: Record<Kind, string>,
+    private readonly env: NodeJS.ProcessEnv,
   ) {}
 
   static async start(options: RigOptions = {}): Promise<Rig> {
     const { dir, providers } = stagedProgram();
     const emulator = await startEmulator({ port: 0, ...options.emulator });
-    const host = await ProviderHost.start({
-      cwd: dir,
-      project: PROJECT,
-      env: { CLOUDFLARE_API_TOKEN: "", CLOUDFLARE_ACCOUNT_ID: "", CLOUDFLARE_API_BASE_URL: "", ...options.env },
-    });
-    const config = options.config
-      ? options.config(emulator)
-      : {
-          "cloudflare:apiToken": emulator.token,
-          "cloudflare-secrets-store:accountId": emulator.accountId,
-          "cloudflare-secrets-store:apiBaseUrl": emulator.url,
-        };
-    await host.configure(config, ["cloudflare:apiToken"]);
-    return new Rig(emulator, host, dir, providers);
+    const rig = new Rig(emulator, dir, providers, options.env ?? {});
+    await rig.startHost(options.config?.(emulator));
+    return rig;
+  }
+
+  /** The config a program pointed at the emulator has: token (secret), account id, base URL. */
+  defaultConfig(): Record<string, string> {
+    return {
+      "cloudflare:apiToken": this.emulator.token,
+      "cloudflare-secrets-store:accountId": this.emulator.accountId,
+      "cloudflare-secrets-store:apiBaseUrl": this.emulator.url,
+    };
+  }
+
+  private async startHost(config = this.defaultConfig()): Promise<void> {
+    // The host must not see the developer's own Cloudflare credentials.
+    const env = { CLOUDFLARE_API_TOKEN: "", CLOUDFLARE_ACCOUNT_ID: "", CLOUDFLARE_API_BASE_URL: "", ...this.env };
+    this.current = await ProviderHost.start({ cwd: this.programDir, project: PROJECT, env });
+    await this.current.configure(config, ["cloudflare:apiToken"]);
+  }
+
+  /** The provider host process of the current "deployment". */
+  get host(): ProviderHost {
+    return this.current!;
+  }
+
+  /** Transcripts of every resource driven on this rig (see lifecycle.ts): what leak checks search. */
+  readonly transcripts: string[][] = [];
+
+  /** Every response and error of every resource, and everything every host process printed. */
+  transcript(): string {
+    return this.transcripts.flat().join("\n") + this.earlierLogs + this.host.logs;
   }
 
   /** A new host process on the same emulator (a later `pulumi up` has a fresh provider process). */
   async restartHost(config?: Record<string, string>): Promise<void> {
+    this.earlierLogs += this.host.logs;
     await this.host.close();
-    const host = await ProviderHost.start({ cwd: this.programDir, project: PROJECT });
-    await host.configure(
-      config ?? {
-        "cloudflare:apiToken": this.emulator.token,
-        "cloudflare-secrets-store:accountId": this.emulator.accountId,
-        "cloudflare-secrets-store:apiBaseUrl": this.emulator.url,
-      },
-      ["cloudflare:apiToken"],
-    );
-    (this as { host: ProviderHost }).host = host;
+    await this.startHost(config);
   }
 
   urn(kind: Kind, name: string): string {
@@ -147,13 +160,9 @@ export class Rig {
     return this.hook("GET", "/__emulator/requests");
   }
 
-  /** Requests since `before` (a length of an earlier `requests()`). */
-  async requestsSince(before: number): Promise<RequestLogEntry[]> {
-    return (await this.requests()).slice(before);
-  }
-
+  /** Write requests since `before` (a length of an earlier `requests()`). */
   async writesSince(before: number): Promise<RequestLogEntry[]> {
-    return (await this.requestsSince(before)).filter((r) => r.method !== "GET");
+    return (await this.requests()).slice(before).filter((r) => r.method !== "GET");
   }
 
   async secretSha256(secretId: string): Promise<string> {

@@ -24,7 +24,9 @@ export class Managed {
     readonly rig: Rig,
     readonly kind: Kind,
     readonly name: string,
-  ) {}
+  ) {
+    rig.transcripts.push(this.transcript);
+  }
 
   get urn(): string {
     return this.rig.urn(this.kind, this.name);
@@ -47,8 +49,17 @@ export class Managed {
     return { ...checked, diff: this.record(await this.rig.host.diff(this.id, this.urn, this.outputs, checked.inputs)) };
   }
 
-  /** Check, diff and apply, as `pulumi up` does for this resource. */
+  /** Check, diff and apply, as `pulumi up` does for this resource. Errors are kept in the transcript too. */
   async up(news: Props): Promise<Step> {
+    try {
+      return await this.apply(news);
+    } catch (err) {
+      this.record(String(err));
+      throw err;
+    }
+  }
+
+  private async apply(news: Props): Promise<Step> {
     const { inputs, failures } = await this.check(news);
     if (failures.length) throw new CheckFailed(failures);
     if (!this.id) {
@@ -62,10 +73,10 @@ export class Managed {
       return "same";
     }
     if (diff.replaces.length) {
-      if (diff.deleteBeforeReplace) await this.rig.host.delete(this.id, this.urn, this.outputs);
-      // A replacement is checked afresh, without olds, as the engine does.
+      // The engine checks a replacement afresh, without olds, when it plans the steps: before any delete.
       const fresh = this.record(await this.rig.host.check(this.urn, {}, this.rig.props(this.kind, news)));
       if (fresh.failures.length) throw new CheckFailed(fresh.failures);
+      if (diff.deleteBeforeReplace) await this.rig.host.delete(this.id, this.urn, this.outputs);
       const created = this.record(await this.rig.host.create(this.urn, fresh.inputs));
       if (!diff.deleteBeforeReplace) await this.rig.host.delete(this.id, this.urn, this.outputs);
       Object.assign(this, { id: created.id, inputs: fresh.inputs, outputs: created.properties });

@@ -16,6 +16,6 @@ pulumi.runtime.setMocks(
 );
 const pkg = require("pulumi-cloudflare-secrets-store");
 new pkg.SecretsStore("store", { name: "default_secrets_store", adopt: true });
-new pkg.StoreSecret("secret", { storeId: "s", name: "n", value: process.env.RIG_SECRET_VALUE || "v", scopes: ["workers"] });
+new pkg.StoreSecret("secret", { storeId: "s", name: "n", value: "v", scopes: ["workers"], rotation: { keepPrevious: true } });
 new pkg.WorkerSecretBinding("binding", { scriptName: "w", bindingName: "B", storeId: "s", secretName: "n" });
 setTimeout(() => process.stdout.write(JSON.stringify(providers)), 500);

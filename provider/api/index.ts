@@ -1,4 +1,0 @@
-export * from "./error";
-export * from "./request";
-export * from "./secrets-store";
-export * from "./workers";

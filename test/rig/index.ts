@@ -30,6 +30,7 @@ let staged: { dir: string; providers: Record<Kind, string> } | undefined;
 /** One staged program per test process (the package is the same for every test). */
 export function stagedProgram(): { dir: string; providers: Record<Kind, string> } {
   if (!staged) {
+    fs.mkdirSync(path.join(REPO_ROOT, ".rig"), { recursive: true });
     const src = fs.mkdtempSync(path.join(REPO_ROOT, ".rig", "src-"));
     fs.writeFileSync(path.join(src, "Pulumi.yaml"), `name: ${PROJECT}\nruntime: nodejs\n`);
     const dir = stageProgram(src);

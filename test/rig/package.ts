@@ -18,6 +18,7 @@ const RIG_DIR = path.join(REPO_ROOT, ".rig");
 export function packedPackage(): string {
   const known = process.env.RIG_PACKAGE_TGZ;
   if (known && fs.existsSync(known)) return known;
+  // Packed fresh: a tarball left from an earlier build could be stale.
   if (!fs.existsSync(path.join(REPO_ROOT, "dist/provider/index.js"))) {
     throw new Error("dist/ is missing: run `npm run build` before using the rig");
   }

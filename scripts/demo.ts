@@ -57,6 +57,14 @@ async function deployWorker(emu: RunningEmulator): Promise<void> {
 
 const writes = (log: Array<{ method: string }>) => log.filter((r) => r.method !== "GET").length;
 
+/** The demo program: the `main` of the root Pulumi.yaml. */
+function demoProgram(): string {
+  const yaml = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.yaml"), "utf8");
+  const main = /^main:\s*(\S+)\s*$/m.exec(yaml)?.[1];
+  if (!main) throw new Error("The root Pulumi.yaml names no `main` program directory.");
+  return main.replace(/\/$/, "");
+}
+
 function hasPulumiCli(): boolean {
   return spawnSync("pulumi", ["version"], { stdio: "ignore" }).status === 0;
 }
@@ -103,7 +111,7 @@ async function runWithHarness(programDir: string, emu: RunningEmulator): Promise
     });
     const log = ((await emulatorCall(emu, "/__emulator/requests")) as Array<{ method: string }>).slice(before.length);
     const counts = new Map<string, number>();
-    for (const s of result.steps) counts.set(s.op, (counts.get(s.op) ?? 0) + 1);
+    for (const s of result.steps.filter((x) => !x.hidden)) counts.set(s.op, (counts.get(s.op) ?? 0) + 1);
     const summary = [...counts].map(([op, n]) => `${n} ${op}`).join(", ") || "nothing to do";
     console.log(`→ ${result.ok ? "✔" : "✘"} ${step.title}: ${summary}; ${log.length} API request(s), ${writes(log)} write(s); ${(result.durationMs / 1000).toFixed(1)} s`);
     if (step.title.startsWith("up again") && writes(log) > 0) {
@@ -136,8 +144,9 @@ async function main(): Promise<void> {
   try {
     await deployWorker(emu);
     console.log(`Deployed Worker "${WORKER}" with bindings GREETING (plain_text) and LEGACY_TOKEN (secret_text).`);
-    const programDir = stageProgram(path.join(REPO_ROOT, "examples/basic"), { name: "demo-basic" });
-    console.log(`Staged examples/basic with the packed package at ${path.relative(REPO_ROOT, programDir)}`);
+    const main = demoProgram();
+    const programDir = stageProgram(path.join(REPO_ROOT, main), { name: "demo-basic" });
+    console.log(`Staged ${main} (the root Pulumi.yaml's main) with the packed package at ${path.relative(REPO_ROOT, programDir)}`);
     if (hasPulumiCli()) {
       console.log("Using the pulumi CLI found on PATH.");
       runWithPulumiCli(programDir, emu);

@@ -3,15 +3,35 @@ import { shimFor } from "./shim";
 
 /** Inputs of a {@link PreviousSecretCopy}; a StoreSecret with `rotation.keepPrevious` fills them. */
 export interface PreviousSecretCopyArgs {
+  /**
+   * The store holding the secret and its copy.
+   * @example storeId: secret.storeId
+   */
   storeId: pulumi.Input<string>;
-  /** The id of the secret whose previous value the copy holds. */
+  /**
+   * The id of the secret whose previous value the copy holds.
+   * @example secretId: secret.id
+   */
   secretId: pulumi.Input<string>;
-  /** The name of that secret. */
+  /**
+   * The name of that secret.
+   * @example secretName: secret.name
+   */
   secretName: pulumi.Input<string>;
-  /** The copy's name. */
+  /**
+   * The copy's name.
+   * @example previousName: "stripe_api_key_previous"
+   */
   previousName: pulumi.Input<string>;
-  /** The secret's value version; the copy is re-read when it moves. */
+  /**
+   * The secret's value version; the copy is read again when it moves.
+   * @example valueVersion: secret.valueVersion
+   */
   valueVersion: pulumi.Input<number>;
+  /**
+   * The Cloudflare account (default: as for the secret).
+   * @example accountId: "0123456789abcdef0123456789abcdef"
+   */
   accountId?: pulumi.Input<string>;
 }
 

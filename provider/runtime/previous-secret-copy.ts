@@ -17,8 +17,7 @@ type Props = Record<string, any>;
 export async function check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   for (const key of ["storeId", "secretId", "previousName"]) field(news, key, z.string().min(1), failures, "a non-empty string");
-  const { __provider: _, ...inputs } = news;
-  return { inputs, failures };
+  return { inputs: news, failures };
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {

@@ -7,6 +7,7 @@
 import * as path from "node:path";
 import { startEmulator } from "../emulator";
 import { runEngine, type Operation } from "../test/engine";
+import { requestLog } from "../test/rig/emulator-client";
 import { REPO_ROOT, stageProgram } from "../test/rig/package";
 
 async function main(): Promise<void> {
@@ -14,7 +15,7 @@ async function main(): Promise<void> {
   const latencyMs = Number(process.argv[3] ?? 25);
   const emu = await startEmulator({ port: 0, latencyMs, quota: Math.max(100, count * 2), seed: { stores: [{ name: "default_secrets_store" }], workers: [{ name: "bench-worker", bindings: [] }] } });
   const programDir = stageProgram(path.join(REPO_ROOT, "scripts/bench-program"), { name: "bench" });
-  const log = async () => (await (await fetch(`${emu.origin}/__emulator/requests`)).json()) as Array<{ method: string }>;
+  const log = () => requestLog(emu);
   const steps: Array<[string, Operation, string]> = [
     ["preview", "preview", "1"],
     ["up (create)", "up", "1"],

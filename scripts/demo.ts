@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type RunningEmulator } from "../emulator";
 import { runEngine, type Operation } from "../test/engine";
+import { deployWorker, emulatorFetch, requestLog } from "../test/rig/emulator-client";
 import { REPO_ROOT, stageProgram } from "../test/rig/package";
 
 const STACK = "dev";
@@ -33,27 +34,6 @@ const STEPS: Step[] = [
   { title: "destroy", operation: "destroy", secrets: { stripeKey: ROTATED } },
 ];
 
-async function emulatorCall(emu: RunningEmulator, urlPath: string, init: RequestInit = {}): Promise<any> {
-  const res = await fetch(emu.origin + urlPath, { ...init, headers: { authorization: `Bearer ${emu.token}`, ...init.headers } });
-  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${urlPath}: ${res.status} ${await res.text()}`);
-  return res.json();
-}
-
-/** Deploys a Worker with a few bindings of its own, the way `PUT /workers/scripts/{name}` does. */
-async function deployWorker(emu: RunningEmulator): Promise<void> {
-  const form = new FormData();
-  const metadata = {
-    main_module: "index.js",
-    compatibility_date: "2025-06-01",
-    bindings: [
-      { type: "plain_text", name: "GREETING", text: "hello" },
-      { type: "secret_text", name: "LEGACY_TOKEN", text: "legacy-worker-secret" },
-    ],
-  };
-  form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }));
-  form.append("index.js", new Blob(["export default { async fetch(req, env) { return new Response(await env.STRIPE_KEY.get()); } };"], { type: "application/javascript+module" }), "index.js");
-  await emulatorCall(emu, `/client/v4/accounts/${emu.accountId}/workers/scripts/${WORKER}`, { method: "PUT", body: form });
-}
 
 const writes = (log: Array<{ method: string }>) => log.filter((r) => r.method !== "GET").length;
 
@@ -99,7 +79,7 @@ async function runWithHarness(programDir: string, emu: RunningEmulator): Promise
   let ok = true;
   for (const step of STEPS) {
     console.log(`\n━━ ${step.title} ━━`);
-    const before = (await emulatorCall(emu, "/__emulator/requests")) as Array<{ method: string }>;
+    const before = await requestLog(emu);
     const result = await runEngine({
       operation: step.operation,
       programDir,
@@ -109,7 +89,7 @@ async function runWithHarness(programDir: string, emu: RunningEmulator): Promise
       passphrase: PASSPHRASE,
       onLine: (line) => console.log(line),
     });
-    const log = ((await emulatorCall(emu, "/__emulator/requests")) as Array<{ method: string }>).slice(before.length);
+    const log = (await requestLog(emu)).slice(before.length);
     const counts = new Map<string, number>();
     for (const s of result.steps.filter((x) => !x.hidden)) counts.set(s.op, (counts.get(s.op) ?? 0) + 1);
     const summary = [...counts].map(([op, n]) => `${n} ${op}`).join(", ") || "nothing to do";
@@ -120,7 +100,7 @@ async function runWithHarness(programDir: string, emu: RunningEmulator): Promise
     }
     if (step.operation === "up" && result.ok && step.secrets?.stripeKey) {
       const stripe = result.outputs.stripeSecretId as string;
-      const sum = await emulatorCall(emu, `/__emulator/accounts/${emu.accountId}/workers/scripts/${WORKER}/bindings/STRIPE_KEY/sha256`);
+      const sum = await emulatorFetch(emu, `/__emulator/accounts/${emu.accountId}/workers/scripts/${WORKER}/bindings/STRIPE_KEY/sha256`);
       const expected = createHash("sha256").update(ROTATED).digest("hex");
       console.log(`→ ${sum.sha256 === expected ? "✔" : "✘"} env.STRIPE_KEY in ${WORKER} now resolves to the new value (secret ${stripe})`);
       ok &&= sum.sha256 === expected;
@@ -142,7 +122,15 @@ async function main(): Promise<void> {
   console.log(`Cloudflare API emulator (embedded, in memory) at ${emu.url}, account ${emu.accountId}`);
   let ok = false;
   try {
-    await deployWorker(emu);
+    await deployWorker(
+      emu,
+      WORKER,
+      [
+        { type: "plain_text", name: "GREETING", text: "hello" },
+        { type: "secret_text", name: "LEGACY_TOKEN", text: "legacy-worker-secret" },
+      ],
+      "export default { async fetch(req, env) { return new Response(await env.STRIPE_KEY.get()); } };",
+    );
     console.log(`Deployed Worker "${WORKER}" with bindings GREETING (plain_text) and LEGACY_TOKEN (secret_text).`);
     const main = demoProgram();
     const programDir = stageProgram(path.join(REPO_ROOT, main), { name: "demo-basic" });

@@ -157,7 +157,7 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       const code = (err as { code?: string }).code ?? (err as Error).name;
       const notSent = NOT_SENT.has(code);
       failure = new CloudflareApiError(options.method, where, undefined, [], !notSent && !idempotent,
-        `${code || (err as Error).name}: ${(err as Error).message}`);
+        `${code}: ${(err as Error).message}`);
       if (!notSent && !idempotent) throw failure;
     }
 

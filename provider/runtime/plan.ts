@@ -67,12 +67,12 @@ export function isOwned(accountId: string, storeId: string | undefined, name: st
   return owned.has(secretKey(accountId, storeId, name));
 }
 
-/** Records the id of the store a SecretsStore in this deployment manages, known before its create. */
+/** Records the id of the existing store a SecretsStore in this deployment adopts, known before its create. */
 export function planStoreId(accountId: string, storeId: string): void {
   adoptedStores.set(accountId, storeId);
 }
 
-/** The store a SecretsStore in this deployment adopts or already manages, if any. */
+/** The store a SecretsStore in this deployment adopts, if any. */
 export function plannedStoreId(accountId: string): string | undefined {
   return adoptedStores.get(accountId);
 }

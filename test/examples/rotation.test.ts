@@ -18,7 +18,7 @@ describe("examples/rotation: rotation and scope changes as reviewed, reversible 
     return result;
   };
   const fault = (rule: Record<string, unknown>) =>
-    stack.hook("/__emulator/faults", { method: "POST", body: JSON.stringify(rule) });
+    stack.hook("/__emulator/faults", { method: "POST", body: rule });
 
   beforeAll(async () => {
     stack = await ExampleStack.start("rotation", {

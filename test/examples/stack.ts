@@ -6,6 +6,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startEmulator, type EmulatorSeed, type RunningEmulator } from "../../emulator";
 import { runEngine, type EngineResult, type Operation } from "../engine";
+import { emulatorFetch, requestLog, type RequestLogEntry } from "../rig/emulator-client";
 import { REPO_ROOT, stageProgram } from "../rig/package";
 
 export const PASSPHRASE = "examples-test-passphrase";
@@ -50,14 +51,12 @@ export class ExampleStack {
     });
   }
 
-  async hook<T = any>(urlPath: string, init: RequestInit = {}): Promise<T> {
-    const res = await fetch(this.emu.origin + urlPath, { ...init, headers: { authorization: `Bearer ${this.emu.token}`, ...init.headers } });
-    if (!res.ok) throw new Error(`${urlPath}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<T>;
+  hook<T = any>(urlPath: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+    return emulatorFetch<T>(this.emu, urlPath, init);
   }
 
-  async requests(): Promise<Array<{ method: string; path: string; status: number }>> {
-    return this.hook("/__emulator/requests");
+  requests(): Promise<RequestLogEntry[]> {
+    return requestLog(this.emu);
   }
 
   async bindingSha256(script: string, binding: string): Promise<string | undefined> {

@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import { ProviderHost, type Props } from "./host";
+import { deployWorker, emulatorFetch, requestLog, type RequestLogEntry } from "./emulator-client";
 import { REPO_ROOT, stageProgram } from "./package";
 
 export type Kind = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "PreviousSecretCopy";
@@ -46,12 +47,6 @@ export interface RigOptions {
   config?: (emulator: RunningEmulator) => Record<string, string>;
   /** Environment of the host process. */
   env?: NodeJS.ProcessEnv;
-}
-
-export interface RequestLogEntry {
-  method: string;
-  path: string;
-  status: number;
 }
 
 export class Rig {
@@ -121,15 +116,8 @@ export class Rig {
   }
 
   /** A test hook or API call on the emulator. */
-  async hook<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.emulator.origin + urlPath, {
-      method,
-      headers: { "content-type": "application/json", authorization: `Bearer ${this.emulator.token}` },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${urlPath}: ${res.status} ${text}`);
-    return (text ? JSON.parse(text) : undefined) as T;
+  hook<T = unknown>(method: string, urlPath: string, body?: unknown): Promise<T> {
+    return emulatorFetch<T>(this.emulator, urlPath, { method, body });
   }
 
   /** A Cloudflare API call on the emulator (envelope unwrapped). */
@@ -139,17 +127,8 @@ export class Rig {
   }
 
   /** Deploys a Worker the way the API does (multipart upload: metadata JSON plus one module). */
-  async deployWorker(name: string, bindings: Array<Record<string, unknown>>): Promise<void> {
-    const form = new FormData();
-    const metadata = { main_module: "index.js", compatibility_date: "2025-06-01", bindings };
-    form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }));
-    form.append("index.js", new Blob(["export default { fetch() { return new Response('ok'); } };"], { type: "application/javascript+module" }), "index.js");
-    const res = await fetch(`${this.emulator.url}/accounts/${this.emulator.accountId}/workers/scripts/${name}`, {
-      method: "PUT",
-      headers: { authorization: `Bearer ${this.emulator.token}` },
-      body: form,
-    });
-    if (!res.ok) throw new Error(`deploy ${name}: ${res.status} ${await res.text()}`);
+  deployWorker(name: string, bindings: Array<Record<string, unknown>>): Promise<void> {
+    return deployWorker(this.emulator, name, bindings);
   }
 
   /** A Worker's bindings as the API returns them. */
@@ -158,7 +137,7 @@ export class Rig {
   }
 
   requests(): Promise<RequestLogEntry[]> {
-    return this.hook("GET", "/__emulator/requests");
+    return requestLog(this.emulator);
   }
 
   /** Write requests since `before` (a length of an earlier `requests()`). */
@@ -186,3 +165,4 @@ export class Rig {
 }
 
 export { leaks, sha256 } from "./bytes";
+export type { RequestLogEntry };

@@ -1,0 +1,45 @@
+/** Calls on a running emulator shared by the rig, the example stacks, the demo and the benchmark. */
+import type { RunningEmulator } from "../../emulator";
+
+export interface RequestLogEntry {
+  method: string;
+  path: string;
+  status: number;
+}
+
+/**
+ * One call to the emulator (a `/__emulator` hook or a `/client/v4` API path) with its token; a
+ * JSON `body` is serialised. Throws on a non-2xx answer; returns the parsed JSON (or undefined).
+ */
+export async function emulatorFetch<T = any>(
+  emu: RunningEmulator,
+  urlPath: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<T> {
+  const isForm = init.body instanceof FormData;
+  const res = await fetch(emu.origin + urlPath, {
+    method: init.method ?? "GET",
+    headers: { authorization: `Bearer ${emu.token}`, ...(isForm || init.body === undefined ? {} : { "content-type": "application/json" }) },
+    body: isForm ? (init.body as FormData) : init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${init.method ?? "GET"} ${urlPath}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The emulator's request log: method, path and status of every API request so far. */
+export const requestLog = (emu: RunningEmulator): Promise<RequestLogEntry[]> => emulatorFetch(emu, "/__emulator/requests");
+
+/** Deploys a Worker the way the API does: a multipart upload of metadata JSON plus one module. */
+export async function deployWorker(
+  emu: RunningEmulator,
+  name: string,
+  bindings: Array<Record<string, unknown>>,
+  code = "export default { fetch() { return new Response('ok'); } };",
+): Promise<void> {
+  const form = new FormData();
+  const metadata = { main_module: "index.js", compatibility_date: "2025-06-01", bindings };
+  form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }));
+  form.append("index.js", new Blob([code], { type: "application/javascript+module" }), "index.js");
+  await emulatorFetch(emu, `/client/v4/accounts/${emu.accountId}/workers/scripts/${name}`, { method: "PUT", body: form });
+}

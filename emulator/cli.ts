@@ -2,8 +2,11 @@
 /**
  * cloudflare-api-emulator --port 8787 [--host H] [--data DIR] [--account ID] [--token TOKEN[:read|:edit]]…
  *   [--quota N] [--max-stores N] [--latency-ms N] [--rate-limit N] [--seed FILE]
+ *   [--hook-token TOKEN | --no-hooks] [--hooks-allow-remote]
  *
- * Serves until SIGINT/SIGTERM. Prints the API base URL, the account id and the tokens to use.
+ * Serves until SIGINT/SIGTERM. Prints the API base URL, the account id, the tokens to use and
+ * the hook token. Exits 2 on a bad flag and 1 when the emulator cannot start (for example a data
+ * directory others can write, or a corrupt state file).
  */
 import { startEmulator, type EmulatorOptions } from "./index";
 
@@ -20,8 +23,16 @@ const USAGE = `Usage: cloudflare-api-emulator [options]
   --latency-ms N              add N ms to every API response (default 0)
   --rate-limit N              requests per 5 minutes per token (default 1200)
   --seed FILE                 JSON file with stores, secrets and Workers to start with
+  --hook-token TOKEN          the token the test hooks (/__emulator/…) require
+                              (default: a random one, printed at start-up)
+  --no-hooks                  serve no test hooks (every /__emulator path answers 404)
+  --hooks-allow-remote        let non-loopback clients use the hooks (default: loopback only)
   --help                      show this help
 `;
+
+/** Flags that take no value. */
+const SWITCHES = ["--no-hooks", "--hooks-allow-remote"];
+const VALUED = ["--port", "--host", "--data", "--account", "--token", "--quota", "--max-stores", "--latency-ms", "--rate-limit", "--seed", "--hook-token"];
 
 class UsageError extends Error {}
 
@@ -38,10 +49,15 @@ function parseArgs(argv: string[]): EmulatorOptions {
       process.stdout.write(USAGE);
       process.exit(0);
     }
+    if (SWITCHES.includes(arg)) {
+      if (arg === "--no-hooks") options.hooks = false;
+      else options.hooksAllowRemote = true;
+      continue;
+    }
     const eq = arg.indexOf("=");
     const flag = arg.startsWith("--") && eq !== -1 ? arg.slice(0, eq) : arg;
-    const known = ["--port", "--host", "--data", "--account", "--token", "--quota", "--max-stores", "--latency-ms", "--rate-limit", "--seed"];
-    if (!known.includes(flag)) throw new UsageError(`Unknown option "${arg}"`);
+    if (SWITCHES.includes(flag)) throw new UsageError(`${flag} takes no value`);
+    if (!VALUED.includes(flag)) throw new UsageError(`Unknown option "${arg}"`);
     let value: string;
     if (eq !== -1 && arg.startsWith("--")) value = arg.slice(eq + 1);
     else {
@@ -89,9 +105,14 @@ function parseArgs(argv: string[]): EmulatorOptions {
       case "--seed":
         options.seed = value;
         break;
+      case "--hook-token":
+        if (/\s/.test(value) || value === "") throw new UsageError("--hook-token takes a non-empty token without spaces");
+        options.hookToken = value;
+        break;
     }
   }
   if (tokens.length) options.tokens = tokens;
+  if (options.hooks === false && options.hookToken !== undefined) throw new UsageError("--hook-token and --no-hooks cannot be used together");
   return options;
 }
 
@@ -112,6 +133,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const lines = [`Cloudflare API emulator listening on ${emulator.url}`, `account: ${emulator.accountId}`, ...emulator.tokens.map((t) => `token: ${t.token}`)];
+  lines.push(emulator.hookToken !== undefined ? `hook token: ${emulator.hookToken}` : "hooks: off");
   lines.push(options.dataDir ? `state: ${options.dataDir} (secret values encrypted at rest)` : "state: in memory (lost on exit; use --data DIR to keep it)");
   process.stdout.write(`${lines.join("\n")}\n`);
 

@@ -21,6 +21,8 @@ export interface RequestContext {
   state: EmulatorState;
   /** Accept SDK 7.x bracket-notation multipart fields (real Cloudflare does not). */
   acceptBracketMultipart: boolean;
+  /** The `User-Agent` header (`wrangler/4…` tells a wrangler deploy from another API client). */
+  userAgent: string;
 }
 
 export type Handler = (ctx: RequestContext) => ApiResponse | Promise<ApiResponse>;
@@ -30,9 +32,23 @@ export interface Route {
   /** Below `/client/v4`, with `:name` parameters; `:account_id` must be the emulator's account. */
   path: string;
   handler: Handler;
+  /**
+   * The largest body this route reads, and the error code of its 413 answer. Default
+   * `{ bytes: MAX_BODY_BYTES (1 MiB), code: 1000 }`.
+   */
+  bodyLimit?: BodyLimit;
 }
 
-/** One line of the request log: never bodies, never headers. `status` 0 = connection reset. */
+/** A route's body size limit and the Cloudflare error code of the 413 that enforces it. */
+export interface BodyLimit {
+  bytes: number;
+  code: number;
+}
+
+/**
+ * One line of the request log: never bodies, never headers, never query strings (a token sent as
+ * `?token=` must not be served back). `status` 0 = connection reset or the client went away.
+ */
 export interface RequestLogEntry {
   method: string;
   path: string;

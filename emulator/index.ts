@@ -3,6 +3,7 @@
  *
  *   const emu = await startEmulator();            // random port, in memory
  *   new Cloudflare({ apiToken: emu.token, baseURL: emu.url });
+ *   await fetch(`${emu.origin}/__emulator/requests`, { headers: { authorization: `Bearer ${emu.hookToken}` } });
  *   await emu.close();
  *
  * See emulator/README.md for routes, hooks, and where the emulator had to choose behaviour the
@@ -17,6 +18,8 @@ import { EmulatorState, HEX32, Persistence } from "./state";
 
 export type { EmulatorSeed, SeedBinding } from "./seed";
 export type { Permission, RequestLogEntry } from "./context";
+export { MAX_BODY_BYTES, MAX_SECRETS_BODY_BYTES, MAX_UPLOAD_BODY_BYTES, MAX_JSON_DEPTH } from "./body";
+export { HOOK_TOKEN_HEADER } from "./routes/hooks";
 
 /** The account id used when none is given (the same one wrangler's and the SDK's docs use in examples). */
 export const DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef";
@@ -54,6 +57,22 @@ export interface EmulatorOptions {
    * Default false, because Cloudflare answers them with 400 "Missing settings part" (10201).
    */
   acceptBracketMultipart?: boolean;
+  /**
+   * Serve the test hooks under `/__emulator/` (default true). false: every hook path answers 404
+   * and `RunningEmulator.hookToken` is undefined.
+   */
+  hooks?: boolean;
+  /**
+   * The secret the hooks require (`Authorization: Bearer <hookToken>` or
+   * `X-Emulator-Hook-Token: <hookToken>`). Default: a random 40-character token, different from
+   * every API token.
+   */
+  hookToken?: string;
+  /**
+   * Let clients that are not on a loopback address (127.0.0.0/8, ::1) use the hooks, e.g. when
+   * the emulator listens on 0.0.0.0 in a CI service container. Default false: such clients get 403.
+   */
+  hooksAllowRemote?: boolean;
 }
 
 export interface RunningEmulator {
@@ -65,6 +84,12 @@ export interface RunningEmulator {
   /** The first edit token (the first token when there is no edit token). */
   token: string;
   tokens: Array<{ token: string; permission: Permission }>;
+  /**
+   * The token the test hooks (`${origin}/__emulator/…`) require, as `Authorization: Bearer
+   * <hookToken>` or `X-Emulator-Hook-Token: <hookToken>`; API tokens are not accepted there.
+   * Undefined when the emulator was started with `hooks: false`.
+   */
+  hookToken: string | undefined;
   close(): Promise<void>;
 }
 
@@ -91,6 +116,16 @@ function checkTokens(tokens: TokenGrant[]): void {
   }
 }
 
+function checkHookOptions(options: EmulatorOptions): void {
+  if (options.hookToken === undefined) return;
+  if (options.hooks === false) throw new Error("hookToken is given but hooks are off (hooks: false)");
+  if (typeof options.hookToken !== "string" || !/^\S+$/.test(options.hookToken)) throw new Error("hookToken must be a non-empty string without whitespace");
+}
+
+/**
+ * Start an emulator and resolve once it listens. Options are checked first (a clear error for a
+ * bad one, a data directory others can write, a corrupt state file, or a port in use).
+ */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   checkInt("port", options.port, 0, 65_535);
   checkInt("quota", options.quota, 0);
@@ -103,6 +138,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
   const tokens: TokenGrant[] = options.tokens?.map((t) => ({ ...t })) ?? [{ token: randomToken(), permission: "edit" }];
   checkTokens(tokens);
+  checkHookOptions(options);
+  const hooksOn = options.hooks ?? true;
+  const hookToken = options.hookToken ?? randomToken();
   const seed = options.seed !== undefined ? readSeed(options.seed) : undefined;
 
   const persistence = options.dataDir !== undefined ? new Persistence(options.dataDir) : undefined;
@@ -136,6 +174,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     rateLimitWindowMs: options.rateLimitWindowMs ?? DEFAULT_RATE_LIMIT_WINDOW_MS,
     latencyMs: options.latencyMs ?? 0,
     acceptBracketMultipart: options.acceptBracketMultipart ?? false,
+    hooks: { enabled: hooksOn, token: hookToken, allowRemote: options.hooksAllowRemote ?? false },
   });
   const host = options.host ?? "127.0.0.1";
   await new Promise<void>((resolve, reject) => {
@@ -158,6 +197,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     accountId: state.accountId,
     token: (tokens.find((t) => t.permission === "edit") ?? tokens[0]!).token,
     tokens: tokens.map((t) => ({ ...t })),
+    hookToken: hooksOn ? hookToken : undefined,
     close: () =>
       (closed ??= new Promise<void>((resolve, reject) => {
         api.http.close((err) => (err ? reject(err) : resolve()));

@@ -74,7 +74,7 @@ export function applySeed(state: EmulatorState, seed: EmulatorSeed): void {
       if (state.workers.has(w.name)) throw new Error(`two Workers are named ${w.name}`);
       const worker = newWorker(w.name);
       worker.bindings = resolveBindings(state, w.bindings ?? [], []);
-      worker.compatibility_date = w.compatibility_date ?? null;
+      worker.compatibility_date = w.compatibility_date ?? worker.compatibility_date;
       worker.compatibility_flags = w.compatibility_flags ?? [];
       worker.main_module = "index.js";
       worker.modules = ["index.js"];

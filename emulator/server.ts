@@ -1,26 +1,36 @@
 /**
  * The HTTP server: routing under `/client/v4`, auth, per-token rate limit, account check,
  * write permission, injected faults, added latency, and the request log. Hooks under
- * `/__emulator/` bypass all of that.
+ * `/__emulator/` bypass all of that but pass their own gate (on/off, loopback only, hook token).
  *
- * Order for an API request: faults (reset / error-before / 429 / delay) → route (404 7003, 405
- * 7001) → auth (401) → rate limit (429 971) → account (403 10000) → write permission (403 10000)
- * → handler → error-after → latency → response and log line.
+ * Order for an API request: body (413 over the route's limit) → faults (reset / error-before /
+ * 429 / delay) → route (404 7003, 405 7001) → auth (401) → rate limit (429 971) → account (403
+ * 10000) → write permission (403 10000) → handler → error-after → latency → response and log line.
+ *
+ * Handlers parse their whole body before they read or change the state, and change it without
+ * awaiting anything, so concurrent requests never interleave inside one read-modify-write.
  */
 import { createHash } from "node:crypto";
 import * as http from "node:http";
-import type { Permission, RequestContext, RequestLogEntry, Route } from "./context";
+import { MAX_BODY_BYTES } from "./body";
+import type { BodyLimit, Permission, RequestContext, RequestLogEntry, Route } from "./context";
 import { ApiError, apiError, failure, routeNotFound, type ApiResponse } from "./envelope";
 import { FaultRules } from "./faults";
 import { accountRoutes } from "./routes/account";
-import { handleHook } from "./routes/hooks";
+import { handleHook, hookGate, type HookAccess } from "./routes/hooks";
 import { secretsStoreRoutes } from "./routes/secrets-store";
+import { workerDeployRoutes } from "./routes/worker-deploy";
+import { workerSecretRoutes } from "./routes/worker-secrets";
 import { workersRoutes } from "./routes/workers";
 import { type EmulatorState, type Snapshot, HEX32 } from "./state";
 
+/** Where the API lives on the emulator's origin. */
 export const API_PREFIX = "/client/v4";
-const HOOK_PREFIX = "/__emulator";
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Where the test hooks live (outside the API, so no client mistakes them for it). */
+export const HOOK_PREFIX = "/__emulator";
+/** The request log keeps at most this many entries; beyond it the oldest tenth is dropped. */
+export const MAX_LOG_ENTRIES = 50_000;
+const DEFAULT_BODY_LIMIT: BodyLimit = { bytes: MAX_BODY_BYTES, code: 1000 };
 
 export interface TokenGrant {
   token: string;
@@ -36,6 +46,7 @@ export interface ServerOptions {
   rateLimitWindowMs: number;
   latencyMs: number;
   acceptBracketMultipart: boolean;
+  hooks: HookAccess;
 }
 
 interface CompiledRoute extends Route {
@@ -56,7 +67,9 @@ function compile(route: Route): CompiledRoute {
   return { ...route, regex: new RegExp(`^${source}$`), names };
 }
 
-const ROUTES = [...secretsStoreRoutes, ...workersRoutes, ...accountRoutes].map(compile);
+/** Every API route the emulator serves (below `/client/v4`). */
+export const API_ROUTES: readonly Route[] = [...secretsStoreRoutes, ...workersRoutes, ...workerSecretRoutes, ...workerDeployRoutes, ...accountRoutes];
+const ROUTES = API_ROUTES.map(compile);
 
 /** Fixed windows per token: after `limit` requests, 429 until the window ends. */
 class RateLimiter {
@@ -111,7 +124,7 @@ export class ApiServer {
       this.handle(req, res).catch((err: unknown) => {
         // Last resort: never leave a request hanging.
         console.error(`cloudflare-api-emulator: internal error: ${(err as Error)?.stack ?? String(err)}`);
-        if (!res.headersSent) send(res, failure(apiError(500, 1000, "Internal error in the emulator")));
+        if (!res.headersSent) send(req, res, failure(apiError(500, 1000, "Internal error in the emulator")));
         else res.destroy();
       });
     });
@@ -130,26 +143,44 @@ export class ApiServer {
     const method = (req.method ?? "GET").toUpperCase();
     const url = req.url ?? "/";
     const path = url.split("?")[0] ?? "/";
-    let body: Buffer;
-    try {
-      body = await readBody(req);
-    } catch (err) {
-      if (!(err instanceof ApiError)) throw err;
-      this.log(method, url, err.status);
-      res.setHeader("connection", "close");
-      send(res, failure(err));
-      return;
-    }
-
     if (path === HOOK_PREFIX || path.startsWith(`${HOOK_PREFIX}/`)) {
-      const state = this.options.state;
-      send(res, handleHook({ state, faults: this.faults, requests: this.requests, reset: () => this.reset() }, method, path, body));
+      await this.hook(req, res, method, path);
       return;
     }
+    const received = await readBody(req, this.bodyLimit(method, path));
+    if ("gone" in received) {
+      this.log(method, path, 0);
+      return;
+    }
+    if ("error" in received) {
+      this.log(method, path, received.error.status);
+      send(req, res, failure(received.error));
+      return;
+    }
+    await this.serveApi(req, res, method, url, path, received.body);
+  }
 
+  /** Hooks: the gate first (before any body is read), then the hook itself. Never logged. */
+  private async hook(req: http.IncomingMessage, res: http.ServerResponse, method: string, path: string): Promise<void> {
+    const denied = hookGate(this.options.hooks, req, path);
+    if (denied) {
+      send(req, res, failure(denied));
+      return;
+    }
+    const received = await readBody(req, DEFAULT_BODY_LIMIT);
+    if ("gone" in received) return;
+    if ("error" in received) {
+      send(req, res, failure(received.error));
+      return;
+    }
+    const state = this.options.state;
+    send(req, res, handleHook({ state, faults: this.faults, requests: this.requests, reset: () => this.reset() }, method, path, received.body));
+  }
+
+  private async serveApi(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, path: string, body: Buffer): Promise<void> {
     const fault = this.faults.take(method, url);
     if (fault?.kind === "reset") {
-      this.log(method, url, 0);
+      this.log(method, path, 0);
       req.socket.destroy();
       return;
     }
@@ -165,8 +196,16 @@ export class ApiServer {
       if (fault?.kind === "error-after") response = injectedError(fault.status, "after");
     }
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
-    this.log(method, url, response.status);
-    send(res, response);
+    this.log(method, path, response.status);
+    send(req, res, response);
+  }
+
+  /** The body limit of the route `method path` would reach (the default one for unknown routes). */
+  private bodyLimit(method: string, path: string): BodyLimit {
+    if (!path.startsWith(`${API_PREFIX}/`)) return DEFAULT_BODY_LIMIT;
+    const apiPath = path.slice(API_PREFIX.length);
+    const route = ROUTES.find((r) => r.method === method && r.regex.test(apiPath));
+    return route?.bodyLimit ?? DEFAULT_BODY_LIMIT;
   }
 
   private async api(req: http.IncomingMessage, method: string, url: string, path: string, body: Buffer): Promise<ApiResponse> {
@@ -192,6 +231,7 @@ export class ApiServer {
         tokenId: tokenId(grant.token),
         state: this.options.state,
         acceptBracketMultipart: this.options.acceptBracketMultipart,
+        userAgent: req.headers["user-agent"] ?? "",
       };
       return await route.handler(ctx);
     } catch (err) {
@@ -250,7 +290,9 @@ export class ApiServer {
     return { token, permission };
   }
 
+  /** One log line; `path` never carries the query string. */
   private log(method: string, path: string, status: number): void {
+    if (this.requests.length >= MAX_LOG_ENTRIES) this.requests.splice(0, Math.ceil(MAX_LOG_ENTRIES / 10));
     this.requests.push({ method, path, status });
   }
 }
@@ -261,22 +303,62 @@ function injectedError(status: number, when: "before" | "after"): ApiResponse {
   );
 }
 
-async function readBody(req: http.IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) throw apiError(413, 1000, `Request body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks);
+type Received = { body: Buffer } | { error: ApiError } | { gone: true };
+
+function tooLarge(limit: BodyLimit): ApiError {
+  const size = `${limit.bytes / (1024 * 1024)} MiB`;
+  return limit.code === 10027
+    ? apiError(413, 10027, `Your Worker exceeded the size limit of ${size} (the emulator's limit on an upload body)`)
+    : apiError(413, limit.code, `Request body too large: this route takes at most ${size} (${limit.bytes} bytes)`);
 }
 
-function send(res: http.ServerResponse, response: ApiResponse): void {
+/**
+ * The whole body, or a 413 as soon as it is known to exceed `limit` (from Content-Length, or
+ * while it streams in: reading stops there), or `gone` when the client aborts.
+ */
+function readBody(req: http.IncomingMessage, limit: BodyLimit): Promise<Received> {
+  const declared = Number(req.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit.bytes) return Promise.resolve({ error: tooLarge(limit) });
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (result: Received) => {
+      if (settled) return;
+      settled = true;
+      req.off("data", onData);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit.bytes) {
+        chunks.push(chunk);
+        return;
+      }
+      chunks.length = 0;
+      req.pause();
+      settle({ error: tooLarge(limit) });
+    };
+    req.on("data", onData);
+    req.once("end", () => settle({ body: Buffer.concat(chunks) }));
+    req.once("aborted", () => settle({ gone: true }));
+    req.once("error", () => settle({ gone: true }));
+    req.once("close", () => settle({ gone: true }));
+  });
+}
+
+/**
+ * Send the envelope. When the request body was not read to its end (a 413, a refused hook), the
+ * connection is closed after the answer instead of reading what the client is still sending.
+ */
+function send(req: http.IncomingMessage, res: http.ServerResponse, response: ApiResponse): void {
+  if (res.headersSent || res.destroyed) return;
   const payload = JSON.stringify(response.body);
+  const close = !req.complete || !req.readableEnded ? { connection: "close" } : {};
   res.writeHead(response.status, {
     "content-type": "application/json; charset=UTF-8",
     "content-length": Buffer.byteLength(payload),
+    ...close,
     ...response.headers,
   });
   res.end(payload);

@@ -3,7 +3,7 @@
  * persistence: a JSON file written atomically after every change, with every secret value and
  * every secret binding encrypted (AES-256-GCM) under a 32-byte key kept beside it (mode 0600).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
@@ -38,25 +38,71 @@ export interface BindingRecord {
 
 export type UsageModel = "standard" | "bundled" | "unbound";
 
-export interface WorkerRecord {
+/** What a Worker version fixes: code (part names only), bindings and version-level settings. */
+export interface VersionFields {
+  main_module: string | null;
+  /** Names of the uploaded module parts (their contents are not kept). */
+  modules: string[];
+  bindings: BindingRecord[];
+  /** null only in state written by older emulators; answered as the upload day. */
+  compatibility_date: string | null;
+  compatibility_flags: string[];
+  placement: Record<string, unknown> | null;
+  usage_model: UsageModel;
+  limits: Record<string, unknown> | null;
+}
+
+/** A version uploaded with `POST …/versions` that no deployment serves yet. */
+export interface VersionRecord extends VersionFields {
+  id: string;
+  created_on: string;
+  /** "wrangler" or "api" (see WorkerRecord.last_deployed_from). */
+  source: string;
+  annotations: Record<string, unknown>;
+}
+
+/** The deployment serving a Worker's current version to 100% of its traffic. */
+export interface DeploymentRecord {
+  id: string;
+  created_on: string;
+  source: string;
+  annotations: Record<string, unknown>;
+}
+
+export interface WorkerRecord extends VersionFields {
   name: string;
   tag: string;
   etag: string;
   created_on: string;
   modified_on: string;
-  main_module: string | null;
-  /** Names of the uploaded module parts (their contents are not kept). */
-  modules: string[];
-  bindings: BindingRecord[];
-  compatibility_date: string | null;
-  compatibility_flags: string[];
   logpush: boolean;
   observability: Record<string, unknown> | null;
-  placement: Record<string, unknown> | null;
   tags: string[];
   tail_consumers: Array<Record<string, unknown>> | null;
-  usage_model: UsageModel;
-  limits: Record<string, unknown> | null;
+  /** The deployed version: a new UUID for every change that makes a version. */
+  version_id: string;
+  /** Who made the deployed version: "wrangler" (User-Agent `wrangler/…`) or "api". */
+  last_deployed_from: string;
+  deployment: DeploymentRecord;
+  /** The script's workers.dev route (`POST …/subdomain`). */
+  subdomain: { enabled: boolean; previews_enabled: boolean };
+  /** Versions uploaded and not deployed yet, oldest first (at most MAX_PENDING_VERSIONS). */
+  pending_versions: VersionRecord[];
+}
+
+/** Undeployed versions kept per Worker; older ones are dropped. */
+export const MAX_PENDING_VERSIONS = 10;
+
+/** Fields a Worker record written by an older emulator lacks get these values on load. */
+export function withWorkerDefaults(w: Partial<WorkerRecord> & Pick<WorkerRecord, "name" | "modified_on">): WorkerRecord {
+  return {
+    version_id: randomUUID(),
+    last_deployed_from: "api",
+    deployment: { id: randomUUID(), created_on: w.modified_on, source: "api", annotations: {} },
+    subdomain: { enabled: false, previews_enabled: false },
+    pending_versions: [],
+    ...w,
+  } as WorkerRecord;
 }
 
 export interface Snapshot {
@@ -174,8 +220,14 @@ interface PersistedSecret extends Omit<SecretRecord, "value"> {
 
 type PersistedBinding = BindingRecord | { name: string; type: string; sealed: Sealed };
 
-interface PersistedWorker extends Omit<WorkerRecord, "bindings"> {
+interface PersistedVersion extends Omit<VersionRecord, "bindings"> {
   bindings: PersistedBinding[];
+}
+
+interface PersistedWorker extends Omit<WorkerRecord, "bindings" | "pending_versions"> {
+  bindings: PersistedBinding[];
+  /** Absent in files written by older emulators. */
+  pending_versions?: PersistedVersion[];
 }
 
 interface PersistedFile {
@@ -193,9 +245,15 @@ export class Persistence {
   private readonly key: Buffer;
 
   constructor(readonly dir: string) {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!fs.existsSync(dir)) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      fs.chmodSync(dir, 0o700);
+    }
     this.statePath = path.join(dir, STATE_FILE);
     this.keyPath = path.join(dir, KEY_FILE);
+    // Nothing in a directory someone else could write is trusted (or deleted).
+    const problem = dataDirProblem(dir) ?? dataFileProblem(this.keyPath) ?? dataFileProblem(this.statePath);
+    if (problem) throw new Error(problem);
     // Leftovers of a write interrupted before its rename: never the live file.
     for (const name of fs.readdirSync(dir)) {
       if (name.startsWith(`${STATE_FILE}.`) && name.endsWith(".tmp")) fs.rmSync(path.join(dir, name), { force: true });
@@ -244,15 +302,28 @@ export class Persistence {
       accountId: file.accountId,
       stores: file.stores,
       secrets: file.secrets.map((s) => ({ ...s, value: this.open(s.value, `secret:${s.id}`).toString("utf8") })),
-      workers: file.workers.map((w) => ({
-        ...w,
-        bindings: w.bindings.map((b) =>
-          "sealed" in b && SECRET_BINDING_TYPES.has(b.type)
-            ? (JSON.parse(this.open(b.sealed as Sealed, `binding:${w.name}:${b.name}`).toString("utf8")) as BindingRecord)
-            : (b as BindingRecord),
-        ),
-      })),
+      workers: file.workers.map((w) =>
+        withWorkerDefaults({
+          ...w,
+          bindings: this.openBindings(w.bindings, `binding:${w.name}`),
+          pending_versions: (w.pending_versions ?? []).map((v) => ({ ...v, bindings: this.openBindings(v.bindings, `binding:${w.name}:v:${v.id}`) })),
+        }),
+      ),
     };
+  }
+
+  private openBindings(bindings: PersistedBinding[], aadPrefix: string): BindingRecord[] {
+    return bindings.map((b) =>
+      "sealed" in b && SECRET_BINDING_TYPES.has(b.type)
+        ? (JSON.parse(this.open(b.sealed as Sealed, `${aadPrefix}:${b.name}`).toString("utf8")) as BindingRecord)
+        : (b as BindingRecord),
+    );
+  }
+
+  private sealBindings(bindings: BindingRecord[], aadPrefix: string): PersistedBinding[] {
+    return bindings.map((b) =>
+      SECRET_BINDING_TYPES.has(b.type) ? { name: b.name, type: b.type, sealed: this.seal(Buffer.from(JSON.stringify(b), "utf8"), `${aadPrefix}:${b.name}`) } : b,
+    );
   }
 
   save(snapshot: Snapshot): void {
@@ -264,11 +335,8 @@ export class Persistence {
       secrets: snapshot.secrets.map((s) => ({ ...s, value: this.seal(Buffer.from(s.value, "utf8"), `secret:${s.id}`) })),
       workers: snapshot.workers.map((w) => ({
         ...w,
-        bindings: w.bindings.map((b) =>
-          SECRET_BINDING_TYPES.has(b.type)
-            ? { name: b.name, type: b.type, sealed: this.seal(Buffer.from(JSON.stringify(b), "utf8"), `binding:${w.name}:${b.name}`) }
-            : b,
-        ),
+        bindings: this.sealBindings(w.bindings, `binding:${w.name}`),
+        pending_versions: w.pending_versions.map((v) => ({ ...v, bindings: this.sealBindings(v.bindings, `binding:${w.name}:v:${v.id}`) })),
       })),
     };
     const tmp = `${this.statePath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
@@ -295,6 +363,47 @@ export class Persistence {
       throw new Error(`cannot decrypt ${aad.split(":")[0]} in ${this.statePath}: wrong key file or tampered state`);
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who may have written the data directory
+
+const currentUid = (): number | undefined => process.getuid?.();
+const octal = (mode: number) => `0${(mode & 0o777).toString(8)}`;
+
+/**
+ * Why the data directory `dir` cannot be trusted, or undefined: it must be a directory owned by
+ * `uid` (default: the user running the emulator) that neither its group nor others can write.
+ * Where there are no POSIX owners (Windows) nothing is checked.
+ */
+export function dataDirProblem(dir: string, uid: number | undefined = currentUid()): string | undefined {
+  if (uid === undefined) return undefined;
+  const stat = fs.statSync(dir);
+  const refuse = (why: string) => `Refusing data directory ${dir}: ${why}`;
+  if (!stat.isDirectory()) return refuse("it is not a directory");
+  if (stat.uid !== uid) return refuse(`it is owned by uid ${stat.uid}, not by the user running the emulator (uid ${uid})`);
+  if ((stat.mode & 0o022) !== 0) return refuse(`its group or others can write it (mode ${octal(stat.mode)}); run: chmod 700 ${dir}`);
+  return undefined;
+}
+
+/**
+ * Why the key or state file `file` cannot be trusted, or undefined (also when it does not exist):
+ * it must be a regular file (not a symlink) owned by `uid` that neither its group nor others can write.
+ */
+export function dataFileProblem(file: string, uid: number | undefined = currentUid()): string | undefined {
+  if (uid === undefined) return undefined;
+  let stat: fs.Stats;
+  try {
+    stat = fs.lstatSync(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw err;
+  }
+  const refuse = (why: string) => `Refusing ${file}: ${why}`;
+  if (!stat.isFile()) return refuse("it is not a regular file (symlinks are not followed)");
+  if (stat.uid !== uid) return refuse(`it is owned by uid ${stat.uid}, not by the user running the emulator (uid ${uid})`);
+  if ((stat.mode & 0o022) !== 0) return refuse(`its group or others can write it (mode ${octal(stat.mode)}); run: chmod 600 ${file}`);
+  return undefined;
 }
 
 /** Create `file` (mode 0600) with `data`, and fsync it before returning. */

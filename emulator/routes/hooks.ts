@@ -1,6 +1,9 @@
 /**
  * Test hooks under `/__emulator/` (outside `/client/v4`, so no client mistakes them for the API).
- * They need no token, are not rate limited, not delayed, not logged, and not subject to faults.
+ * They are not rate limited, not delayed, not logged, and not subject to faults, but they are
+ * guarded (see `hookGate`): they can be switched off, answer loopback clients only unless told
+ * otherwise, and need the hook token (a separate secret from the API tokens, because hooks reveal
+ * what the API never does: hashes of secret values, the request log, and a reset).
  *
  *   GET    /__emulator/health
  *   GET    /__emulator/requests                 → [{method, path, status}]
@@ -12,13 +15,73 @@
  *   GET    /__emulator/secrets/{secret_id}/sha256                                    → {sha256}
  *   GET    /__emulator/accounts/{account_id}/workers/scripts/{name}/bindings/{binding}/sha256 → {sha256}
  */
-import { createHash } from "node:crypto";
+import { createHash, timingSafeEqual } from "node:crypto";
+import type * as http from "node:http";
 import { parseJson } from "../body";
 import type { RequestLogEntry } from "../context";
-import { ApiError, apiError, failure, type ApiResponse } from "../envelope";
+import { ApiError, apiError, failure, routeNotFound, type ApiResponse } from "../envelope";
 import type { FaultRules } from "../faults";
 import type { EmulatorState } from "../state";
 import { bindingValue, requireWorker } from "./workers";
+
+/** Who may call the hooks. */
+export interface HookAccess {
+  /** false: every hook path answers 404 as if it did not exist. */
+  enabled: boolean;
+  /** The secret a caller shows as `Authorization: Bearer <token>` or `X-Emulator-Hook-Token: <token>`. */
+  token: string;
+  /** Also answer clients whose address is not loopback (default false). */
+  allowRemote: boolean;
+}
+
+/** The header that can carry the hook token instead of `Authorization`. */
+export const HOOK_TOKEN_HEADER = "x-emulator-hook-token";
+
+/** True for 127.0.0.0/8, ::1 and IPv4-mapped 127.x addresses. */
+export function isLoopbackAddress(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  if (/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(v4)) return true;
+  return address === "::1" || address === "0:0:0:0:0:0:0:1";
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const digest = (s: string) => createHash("sha256").update(s, "utf8").digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
+/** The hook token the request shows, from `X-Emulator-Hook-Token` or `Authorization: Bearer`. */
+function presentedToken(headers: http.IncomingHttpHeaders): string | undefined {
+  const header = headers[HOOK_TOKEN_HEADER];
+  if (typeof header === "string" && header !== "") return header.trim();
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(headers.authorization ?? "");
+  return m?.[1];
+}
+
+/**
+ * Undefined when the request may use the hooks, else the error to answer: 404 when hooks are off,
+ * 403 for a client that is not on loopback (unless `allowRemote`), 401 without the right token.
+ */
+export function hookGate(access: HookAccess, req: http.IncomingMessage, path: string): ApiError | undefined {
+  if (!access.enabled) return routeNotFound(path);
+  if (!access.allowRemote && !isLoopbackAddress(req.socket.remoteAddress)) {
+    return apiError(
+      403,
+      10000,
+      "Authentication error: the emulator's hooks answer loopback clients only (start it with --hooks-allow-remote / hooksAllowRemote to change that)",
+    );
+  }
+  const token = presentedToken(req.headers);
+  if (token === undefined) {
+    return apiError(
+      401,
+      9106,
+      "Missing hook token: send Authorization: Bearer <hook token> (or X-Emulator-Hook-Token); the emulator prints it at start-up and startEmulator() returns it as hookToken",
+    );
+  }
+  if (!sameSecret(token, access.token)) return apiError(401, 1000, "Invalid hook token");
+  return undefined;
+}
 
 export interface HookDeps {
   state: EmulatorState;
@@ -31,6 +94,7 @@ export interface HookDeps {
 const json = (body: unknown, status = 200): ApiResponse => ({ status, body });
 const sha256 = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
 
+/** Answer one hook call (the caller has passed `hookGate`); errors become failure envelopes. */
 export function handleHook(deps: HookDeps, method: string, path: string, body: Buffer): ApiResponse {
   try {
     return route(deps, method, path, body);

@@ -3,7 +3,7 @@
  * request changes nothing. The secret value is write-only: no response ever contains it.
  */
 import { z } from "zod";
-import { parseJson } from "../body";
+import { MAX_SECRETS_BODY_BYTES, parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
 import { ApiError, apiError, ok, paginate, type ApiMessage, type ApiResponse } from "../envelope";
 import { type EmulatorState, type SecretRecord, type StoreRecord, newId, timestamp } from "../state";
@@ -215,7 +215,7 @@ function listStores(ctx: RequestContext): ApiResponse {
 }
 
 function createStore(ctx: RequestContext): ApiResponse {
-  const body = parseWith(CreateStoreBody, parseJson(ctx.body), INVALID, '{"name": string} (or an array of them)');
+  const body = parseWith(CreateStoreBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"name": string} (or an array of them)');
   if (Array.isArray(body)) {
     return ok(createStores(ctx.state, body.map((b) => b.name)).map((s) => storeJson(ctx.state, s)));
   }
@@ -262,7 +262,7 @@ function listSecrets(ctx: RequestContext): ApiResponse {
 
 function createSecretsHandler(ctx: RequestContext): ApiResponse {
   requireStore(ctx.state, ctx.params.store_id!);
-  const body = parseWith(CreateSecretsBody, parseJson(ctx.body), INVALID, "a JSON array of {name, value, scopes, comment?}");
+  const body = parseWith(CreateSecretsBody, parseJson(ctx.body, ctx.contentType), INVALID, "a JSON array of {name, value, scopes, comment?}");
   return ok(createSecrets(ctx.state, ctx.params.store_id!, body).map(secretJson));
 }
 
@@ -276,7 +276,7 @@ function getSecret(ctx: RequestContext): ApiResponse {
 function patchSecret(ctx: RequestContext): ApiResponse {
   requireStore(ctx.state, ctx.params.store_id!);
   const secret = requireSecret(ctx.state, ctx.params.store_id!, ctx.params.secret_id!);
-  const raw = parseJson(ctx.body) ?? {};
+  const raw = parseJson(ctx.body, ctx.contentType);
   if (typeof raw === "object" && raw !== null && "name" in raw) {
     throw apiError(400, INVALID, "invalid_request: a secret cannot be renamed (PATCH takes value, scopes and comment); duplicate it under the new name instead");
   }
@@ -304,7 +304,7 @@ function deleteSecret(ctx: RequestContext): ApiResponse {
 
 function bulkDeleteSecrets(ctx: RequestContext): ApiResponse {
   const store = requireStore(ctx.state, ctx.params.store_id!);
-  const body = parseWith(BulkDeleteBody, parseJson(ctx.body), INVALID, '{"ids": [secret ids]} (or a JSON array of secret ids)');
+  const body = parseWith(BulkDeleteBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"ids": [secret ids]} (or a JSON array of secret ids)');
   const ids = [...new Set(Array.isArray(body) ? body : body.ids)];
   const missing = ids.filter((id) => ctx.state.secrets.get(id)?.storeId !== store.id);
   if (missing.length) {
@@ -319,7 +319,7 @@ function duplicateSecret(ctx: RequestContext): ApiResponse {
   const storeId = ctx.params.store_id!;
   requireStore(ctx.state, storeId);
   const source = requireSecret(ctx.state, storeId, ctx.params.secret_id!);
-  const body = parseWith(DuplicateSecretBody, parseJson(ctx.body), INVALID, "{name, scopes, comment?}");
+  const body = parseWith(DuplicateSecretBody, parseJson(ctx.body, ctx.contentType), INVALID, "{name, scopes, comment?}");
   const [copy] = createSecrets(ctx.state, storeId, [{ name: body.name, value: source.value, scopes: body.scopes, comment: body.comment }]);
   return ok(secretJson(copy!));
 }
@@ -336,7 +336,7 @@ export const secretsStoreRoutes: Route[] = [
   { method: "GET", path: `${A}/stores/:store_id`, handler: getStore },
   { method: "DELETE", path: `${A}/stores/:store_id`, handler: deleteStore },
   { method: "GET", path: `${A}/stores/:store_id/secrets`, handler: listSecrets },
-  { method: "POST", path: `${A}/stores/:store_id/secrets`, handler: createSecretsHandler },
+  { method: "POST", path: `${A}/stores/:store_id/secrets`, handler: createSecretsHandler, bodyLimit: { bytes: MAX_SECRETS_BODY_BYTES, code: 1000 } },
   { method: "DELETE", path: `${A}/stores/:store_id/secrets`, handler: bulkDeleteSecrets },
   { method: "GET", path: `${A}/stores/:store_id/secrets/:secret_id`, handler: getSecret },
   { method: "PATCH", path: `${A}/stores/:store_id/secrets/:secret_id`, handler: patchSecret },

@@ -1,18 +1,24 @@
 /**
  * Workers: just enough of the Workers API to upload a Worker and read or change its bindings
  * and settings the way wrangler, the SDK and our provider do. Script code is not kept (only the
- * names of the uploaded parts). Every check runs before any change.
+ * names of the uploaded parts). Every check runs before any change, and every handler parses
+ * its whole body before it reads the state (see server.ts on concurrency).
+ *
+ * Every change to code, bindings or version-level settings makes a new version and deploys it
+ * (a new `version_id` and deployment); `script-settings` changes do not.
  */
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
-import { formObject, parseJson, parseMultipart } from "../body";
-import type { RequestContext, Route } from "../context";
+import { MAX_UPLOAD_BODY_BYTES, formObject, parseJson, parseMultipart } from "../body";
+import type { BodyLimit, RequestContext, Route } from "../context";
 import { ApiError, apiError, ok, type ApiMessage, type ApiResponse } from "../envelope";
-import { type BindingRecord, type EmulatorState, type WorkerRecord, newId, timestamp } from "../state";
+import { type BindingRecord, type EmulatorState, type VersionFields, type WorkerRecord, newId, timestamp } from "../state";
 import { parseWith } from "../validation";
 
-const INVALID = 10021; // Cloudflare's Workers validation error code
-const NOT_FOUND = 10007; // workers.api.error.script_not_found
+export const INVALID = 10021; // Cloudflare's Workers validation error code
+export const NOT_FOUND = 10007; // workers.api.error.script_not_found
+/** Upload bodies may be large (code 10027 is what wrangler reads as "Worker too large"). */
+export const UPLOAD_LIMIT: BodyLimit = { bytes: MAX_UPLOAD_BODY_BYTES, code: 10027 };
 const STORE_SECRET_NOT_FOUND = 10182; // "Secrets Store binding '…' references store '…' and secret '…' which were not found."
 const MISSING_SETTINGS = 10201; // what Cloudflare answers a settings PATCH without a "settings" part
 
@@ -44,7 +50,8 @@ const versionLevel = {
 };
 const ScriptSettingsBody = z.looseObject(scriptLevel);
 const SettingsBody = z.looseObject({ ...scriptLevel, ...versionLevel });
-const UploadMetadata = z.looseObject({
+/** The `metadata` part of a Worker upload (unknown fields are ignored). */
+export const UploadMetadata = z.looseObject({
   ...scriptLevel,
   ...versionLevel,
   main_module: z.string().optional(),
@@ -52,6 +59,7 @@ const UploadMetadata = z.looseObject({
   keep_bindings: z.array(z.string()).optional(),
 });
 type SettingsBody = z.infer<typeof SettingsBody>;
+export type UploadMetadata = z.infer<typeof UploadMetadata>;
 
 // ---------------------------------------------------------------------------------------------
 // Wire shapes
@@ -66,43 +74,53 @@ export function bindingJson(b: BindingRecord): Record<string, unknown> {
   return { ...b };
 }
 
+/** Unset observability, as wrangler also sends it when the config has none. */
+const OBSERVABILITY_OFF = { enabled: false };
+
+/** YYYY-MM-DD of a timestamp (the upload day stands in for a missing compatibility date). */
+const day = (at: string) => at.slice(0, 10);
+
+/** `GET/PATCH …/settings`: objects, arrays and strings where the schema has them, never null. */
 function settingsJson(w: WorkerRecord): Record<string, unknown> {
   return {
     bindings: w.bindings.map(bindingJson),
-    compatibility_date: w.compatibility_date,
+    compatibility_date: w.compatibility_date ?? day(w.created_on),
     compatibility_flags: w.compatibility_flags,
     logpush: w.logpush,
-    observability: w.observability,
-    placement: w.placement,
+    observability: w.observability ?? OBSERVABILITY_OFF,
+    placement: w.placement ?? {},
     tags: w.tags,
-    tail_consumers: w.tail_consumers,
+    tail_consumers: w.tail_consumers ?? [],
     usage_model: w.usage_model,
-    limits: w.limits,
+    limits: w.limits ?? {},
   };
 }
 
 function scriptSettingsJson(w: WorkerRecord): Record<string, unknown> {
-  return { logpush: w.logpush, observability: w.observability, tags: w.tags, tail_consumers: w.tail_consumers };
+  return { logpush: w.logpush, observability: w.observability ?? OBSERVABILITY_OFF, tags: w.tags, tail_consumers: w.tail_consumers ?? [] };
 }
 
-function scriptJson(w: WorkerRecord): Record<string, unknown> {
+/** A Worker as the script list and the upload answer it. */
+export function scriptJson(w: WorkerRecord): Record<string, unknown> {
   return {
     id: w.name,
     tag: w.tag,
     etag: w.etag,
     created_on: w.created_on,
     modified_on: w.modified_on,
-    compatibility_date: w.compatibility_date,
+    compatibility_date: w.compatibility_date ?? day(w.created_on),
     compatibility_flags: w.compatibility_flags,
     has_modules: w.main_module !== null,
     handlers: ["fetch"],
+    last_deployed_from: w.last_deployed_from,
     logpush: w.logpush,
     tags: w.tags,
-    tail_consumers: w.tail_consumers,
+    tail_consumers: w.tail_consumers ?? [],
     usage_model: w.usage_model,
   };
 }
 
+/** The Worker called `name`, or Cloudflare's 404 (10007). */
 export function requireWorker(state: EmulatorState, name: string): WorkerRecord {
   const worker = state.workers.get(name);
   if (!worker) throw apiError(404, NOT_FOUND, "This Worker does not exist on your account.");
@@ -218,7 +236,7 @@ function applyScriptLevel(w: WorkerRecord, body: z.infer<typeof ScriptSettingsBo
   if (body.tail_consumers !== undefined) w.tail_consumers = body.tail_consumers;
 }
 
-function applyVersionLevel(w: WorkerRecord, body: SettingsBody): void {
+function applyVersionLevel(w: VersionFields, body: SettingsBody): void {
   if (body.compatibility_date !== undefined) w.compatibility_date = body.compatibility_date;
   if (body.compatibility_flags !== undefined) w.compatibility_flags = body.compatibility_flags;
   if (body.placement !== undefined) w.placement = body.placement;
@@ -226,12 +244,27 @@ function applyVersionLevel(w: WorkerRecord, body: SettingsBody): void {
   if (body.limits !== undefined) w.limits = body.limits;
 }
 
-function touch(w: WorkerRecord): void {
+/** Mark `w` changed: a new `modified_on` and `etag` (no new version). */
+export function touch(w: WorkerRecord): void {
   w.modified_on = timestamp();
   w.etag = randomBytes(32).toString("hex");
 }
 
-export function newWorker(name: string): WorkerRecord {
+/** "wrangler" for wrangler's requests (its User-Agent), "api" for every other client. */
+export function sourceOf(ctx: RequestContext): string {
+  return /^wrangler\//i.test(ctx.userAgent) ? "wrangler" : "api";
+}
+
+/** The Worker now runs a new version (made by `source`), deployed at once to all traffic. */
+export function deployNewVersion(w: WorkerRecord, source: string, annotations: Record<string, unknown> = {}, versionId: string = randomUUID()): void {
+  touch(w);
+  w.version_id = versionId;
+  w.last_deployed_from = source;
+  w.deployment = { id: randomUUID(), created_on: w.modified_on, source, annotations };
+}
+
+/** A Worker with no code, no bindings and default settings; `source` is who creates it ("api" or "wrangler"). */
+export function newWorker(name: string, source = "api"): WorkerRecord {
   const at = timestamp();
   return {
     name,
@@ -242,7 +275,7 @@ export function newWorker(name: string): WorkerRecord {
     main_module: null,
     modules: [],
     bindings: [],
-    compatibility_date: null,
+    compatibility_date: day(at),
     compatibility_flags: [],
     logpush: false,
     observability: null,
@@ -251,6 +284,11 @@ export function newWorker(name: string): WorkerRecord {
     tail_consumers: null,
     usage_model: "standard",
     limits: null,
+    version_id: randomUUID(),
+    last_deployed_from: source,
+    deployment: { id: randomUUID(), created_on: at, source, annotations: {} },
+    subdomain: { enabled: false, previews_enabled: false },
+    pending_versions: [],
   };
 }
 
@@ -258,11 +296,21 @@ function listScripts(ctx: RequestContext): ApiResponse {
   return ok([...ctx.state.workers.values()].map(scriptJson));
 }
 
-async function uploadScript(ctx: RequestContext): Promise<ApiResponse> {
-  const name = ctx.params.script_name!;
+/** A 400 (10021) unless `name` is a valid Worker name (SCRIPT_NAME). */
+export function checkScriptName(name: string): void {
   if (!SCRIPT_NAME.test(name)) {
     throw apiError(400, INVALID, `Invalid Worker name "${name}": use lowercase letters, digits, "-" and "_" (at most 63 characters, starting with a letter or digit)`);
   }
+}
+
+/** A parsed Worker upload (`PUT …/scripts/:name` or `POST …/versions`): its metadata and part names. */
+export interface Upload {
+  meta: UploadMetadata;
+  parts: string[];
+}
+
+/** Parse and check a multipart Worker upload (nothing in the state is read). */
+export async function parseUpload(ctx: RequestContext): Promise<Upload> {
   const form = await parseMultipart(ctx.body, ctx.contentType, INVALID);
   const metadata = await formObject(form, "metadata", {
     allowBrackets: ctx.acceptBracketMultipart,
@@ -276,24 +324,46 @@ async function uploadScript(ctx: RequestContext): Promise<ApiResponse> {
   if (!parts.includes(entry)) {
     throw apiError(400, INVALID, `No such module "${entry}": the upload has ${parts.length ? `parts ${parts.map((p) => `"${p}"`).join(", ")}` : "no module parts"}`);
   }
-  const existing = ctx.state.workers.get(name);
-  const previous = existing?.bindings ?? [];
-  const bindings = resolveBindings(ctx.state, meta.bindings ?? [], previous);
+  return { meta, parts };
+}
+
+/**
+ * The version an upload describes, on top of `previous` bindings: a new version replaces every
+ * version-level setting (those not given go back to their defaults); `keep_bindings` keeps
+ * earlier bindings of the listed types.
+ */
+export function uploadedVersion(state: EmulatorState, upload: Upload, previous: BindingRecord[]): VersionFields {
+  const { meta, parts } = upload;
+  const bindings = resolveBindings(state, meta.bindings ?? [], previous);
   for (const kept of previous) {
     if (meta.keep_bindings?.includes(kept.type) && !bindings.some((b) => b.name === kept.name)) bindings.push(structuredClone(kept));
   }
-  const worker = existing ?? newWorker(name);
-  // A new version replaces the version-level settings; script-level ones change only when given.
-  Object.assign(worker, { compatibility_date: null, compatibility_flags: [], placement: null, usage_model: "standard", limits: null });
-  applyVersionLevel(worker, meta);
-  applyScriptLevel(worker, meta);
-  worker.main_module = meta.main_module ?? null;
-  worker.modules = parts;
-  worker.bindings = bindings;
-  if (existing) touch(worker);
+  const version: VersionFields = {
+    main_module: meta.main_module ?? null,
+    modules: parts,
+    bindings,
+    compatibility_date: day(new Date().toISOString()),
+    compatibility_flags: [],
+    placement: null,
+    usage_model: "standard",
+    limits: null,
+  };
+  applyVersionLevel(version, meta);
+  return version;
+}
+
+async function uploadScript(ctx: RequestContext): Promise<ApiResponse> {
+  const name = ctx.params.script_name!;
+  checkScriptName(name);
+  const upload = await parseUpload(ctx);
+  const existing = ctx.state.workers.get(name);
+  const worker = existing ?? newWorker(name, sourceOf(ctx));
+  Object.assign(worker, uploadedVersion(ctx.state, upload, existing?.bindings ?? []));
+  applyScriptLevel(worker, upload.meta);
+  if (existing) deployNewVersion(worker, sourceOf(ctx));
   ctx.state.workers.set(name, worker);
   ctx.state.commit();
-  return ok(scriptJson(worker));
+  return ok({ ...scriptJson(worker), deployment_id: worker.version_id, startup_time_ms: 0 });
 }
 
 function deleteScript(ctx: RequestContext): ApiResponse {
@@ -308,7 +378,7 @@ function getSettings(ctx: RequestContext): ApiResponse {
 }
 
 async function patchSettings(ctx: RequestContext): Promise<ApiResponse> {
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  requireWorker(ctx.state, ctx.params.script_name!);
   const form = await parseMultipart(ctx.body, ctx.contentType, INVALID);
   const settings = await formObject(form, "settings", {
     allowBrackets: ctx.acceptBracketMultipart,
@@ -316,11 +386,13 @@ async function patchSettings(ctx: RequestContext): Promise<ApiResponse> {
     invalidCode: INVALID,
   });
   const body = parseWith(SettingsBody, settings, INVALID, "settings {bindings?, compatibility_date?, ...}");
+  // The body is parsed: from here on nothing awaits, so no other request interleaves.
+  const worker = requireWorker(ctx.state, ctx.params.script_name!);
   const bindings = body.bindings !== undefined ? resolveBindings(ctx.state, body.bindings, worker.bindings) : undefined;
   if (bindings) worker.bindings = bindings;
   applyVersionLevel(worker, body);
   applyScriptLevel(worker, body);
-  touch(worker);
+  deployNewVersion(worker, sourceOf(ctx));
   ctx.state.commit();
   return ok(settingsJson(worker));
 }
@@ -332,7 +404,7 @@ function getScriptSettings(ctx: RequestContext): ApiResponse {
 /** JSON; script-level settings only. A `bindings` key is ignored here, as the schema has none. */
 function patchScriptSettings(ctx: RequestContext): ApiResponse {
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
-  const body = parseWith(ScriptSettingsBody, parseJson(ctx.body), INVALID, "script settings {logpush?, observability?, tags?, tail_consumers?}");
+  const body = parseWith(ScriptSettingsBody, parseJson(ctx.body, ctx.contentType), INVALID, "script settings {logpush?, observability?, tags?, tail_consumers?}");
   applyScriptLevel(worker, body);
   touch(worker);
   ctx.state.commit();
@@ -340,9 +412,10 @@ function patchScriptSettings(ctx: RequestContext): ApiResponse {
 }
 
 const S = "/accounts/:account_id/workers/scripts";
+/** Upload, delete and list Workers; their settings and script settings. */
 export const workersRoutes: Route[] = [
   { method: "GET", path: S, handler: listScripts },
-  { method: "PUT", path: `${S}/:script_name`, handler: uploadScript },
+  { method: "PUT", path: `${S}/:script_name`, handler: uploadScript, bodyLimit: UPLOAD_LIMIT },
   { method: "DELETE", path: `${S}/:script_name`, handler: deleteScript },
   { method: "GET", path: `${S}/:script_name/settings`, handler: getSettings },
   { method: "PATCH", path: `${S}/:script_name/settings`, handler: patchSettings },

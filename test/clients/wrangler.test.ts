@@ -1,6 +1,8 @@
 /**
- * wrangler 4 (`wrangler secrets-store … --remote`) against the emulator, run on the Node 22 that
- * runs this test (wrangler refuses Node 20), values piped on stdin as a user or CI would.
+ * wrangler 4 against the emulator, run on the Node 22 that runs this test (wrangler refuses Node
+ * 20), values piped on stdin as a user or CI would: `wrangler secrets-store … --remote`, and
+ * `wrangler deploy`, `secret put`, `secret bulk` and `secret list` on a module Worker whose
+ * config has secrets_store_secrets, vars and a kv_namespaces entry.
  * Independent commands run in parallel: each wrangler start costs about a second.
  */
 import { spawn } from "node:child_process";
@@ -10,6 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../emulator/helpers";
+import { emulatorFetch, requestLog } from "../rig/emulator-client";
 
 const WRANGLER = path.join(path.dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 
@@ -23,8 +26,13 @@ let emu: RunningEmulator;
 let home: string;
 
 function wrangler(args: string[], stdin = ""): Promise<Run> {
-  const child = spawn(process.execPath, [WRANGLER, "secrets-store", ...args, "--remote"], {
-    cwd: home,
+  return runWrangler(emu, home, ["secrets-store", ...args, "--remote"], stdin);
+}
+
+/** Run `wrangler <args>` in `cwd` against `target`, with `stdin` piped in. */
+function runWrangler(target: RunningEmulator, cwd: string, args: string[], stdin = ""): Promise<Run> {
+  const child = spawn(process.execPath, [WRANGLER, ...args], {
+    cwd,
     env: {
       PATH: process.env.PATH,
       HOME: home,
@@ -33,9 +41,9 @@ function wrangler(args: string[], stdin = ""): Promise<Run> {
       CI: "true",
       NO_COLOR: "1",
       WRANGLER_SEND_METRICS: "false",
-      CLOUDFLARE_API_BASE_URL: emu.url,
-      CLOUDFLARE_API_TOKEN: emu.token,
-      CLOUDFLARE_ACCOUNT_ID: emu.accountId,
+      CLOUDFLARE_API_BASE_URL: target.url,
+      CLOUDFLARE_API_TOKEN: target.token,
+      CLOUDFLARE_ACCOUNT_ID: target.accountId,
     },
     stdio: ["pipe", "pipe", "pipe"],
   });
@@ -54,7 +62,7 @@ function ok(run: Run): Run {
 
 const api = async (p: string) =>
   ((await (await fetch(`${emu.url}/accounts/${emu.accountId}${p}`, { headers: { authorization: `Bearer ${emu.token}` } })).json()) as any).result;
-const secretHash = async (id: string) => ((await (await fetch(`${emu.origin}/__emulator/secrets/${id}/sha256`)).json()) as any).sha256 as string;
+const secretHash = async (id: string) => (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/secrets/${id}/sha256`)).sha256;
 
 beforeAll(async () => {
   expect(Number(process.versions.node.split(".")[0]), "wrangler 4 needs Node >= 22: run the tests with `npx vitest`").toBeGreaterThanOrEqual(22);
@@ -144,9 +152,169 @@ describe("wrangler secrets-store --remote (steps share one emulator, in order)",
     expect(empty.code).toBe(1);
     expect(empty.stderr).toMatch(/List request returned no stores/);
 
-    const log = (await (await fetch(`${emu.origin}/__emulator/requests`)).json()) as Array<{ method: string; path: string; status: number }>;
+    const log = await requestLog(emu);
     expect(log.filter((r) => r.method === "POST" && r.path.endsWith("/secrets")).map((r) => r.status)).toEqual([200, 200]);
     expect(log.filter((r) => r.method === "PATCH").map((r) => r.status)).toEqual([200]);
     expect(log.filter((r) => r.method === "DELETE").map((r) => r.status)).toEqual([409, 202, 202, 202, 200]);
+  });
+});
+
+describe("wrangler deploy and Worker secrets (steps share one emulator, in order)", () => {
+  const STORE = "5".repeat(32);
+  let target: RunningEmulator;
+  let project: string;
+  let tomlProject: string;
+
+  const run = (args: string[], stdin = "", cwd = project) => runWrangler(target, cwd, args, stdin);
+  const result = async (p: string) => (await emulatorFetch(target, `/client/v4/accounts/${target.accountId}${p}`)).result;
+  const bindings = async (worker = "deployed-worker"): Promise<Array<Record<string, unknown>>> => (await result(`/workers/scripts/${worker}/settings`)).bindings;
+  const bindingHash = async (binding: string, worker = "deployed-worker") =>
+    (await emulatorFetch<{ sha256: string }>(target, `/__emulator/accounts/${target.accountId}/workers/scripts/${worker}/bindings/${binding}/sha256`)).sha256;
+  const CONFIG_BINDINGS = [
+    { name: "GREETING", type: "plain_text", text: "hello from vars" },
+    { name: "CACHE", type: "kv_namespace", namespace_id: "c".repeat(32) },
+    { name: "API_KEY", type: "secrets_store_secret", store_id: STORE, secret_name: "STRIPE_KEY" },
+  ];
+  const sorted = (list: Array<Record<string, unknown>>) => [...list].sort((a, b) => String(a.name).localeCompare(String(b.name)));
+
+  beforeAll(async () => {
+    target = await startEmulator({
+      port: 0,
+      seed: {
+        stores: [{ name: "default_secrets_store", id: STORE }],
+        secrets: [
+          { store: STORE, name: "STRIPE_KEY", value: "sk_live_from_the_store", scopes: ["workers"] },
+          { store: STORE, name: "ADDED_BY_API", value: "api-added-value", scopes: ["workers"] },
+        ],
+      },
+    });
+    const worker = "export default { async fetch(req, env) { return new Response(await env.API_KEY.get()); } };\n";
+    project = fs.mkdtempSync(path.join(home, "deploy-jsonc-"));
+    fs.writeFileSync(path.join(project, "index.js"), worker);
+    fs.writeFileSync(
+      path.join(project, "wrangler.jsonc"),
+      `// A module Worker with a Secrets Store binding, a var and a KV namespace.
+{
+  "name": "deployed-worker",
+  "main": "index.js",
+  "compatibility_date": "2025-06-01",
+  "vars": { "GREETING": "hello from vars" },
+  "kv_namespaces": [{ "binding": "CACHE", "id": "${"c".repeat(32)}" }],
+  "secrets_store_secrets": [{ "binding": "API_KEY", "store_id": "${STORE}", "secret_name": "STRIPE_KEY" }],
+}
+`,
+    );
+    tomlProject = fs.mkdtempSync(path.join(home, "deploy-toml-"));
+    fs.writeFileSync(path.join(tomlProject, "index.js"), worker);
+    fs.writeFileSync(
+      path.join(tomlProject, "wrangler.toml"),
+      `name = "toml-worker"
+main = "index.js"
+compatibility_date = "2025-06-01"
+
+[vars]
+GREETING = "hello from toml"
+
+[[kv_namespaces]]
+binding = "CACHE"
+id = "${"d".repeat(32)}"
+
+[[secrets_store_secrets]]
+binding = "API_KEY"
+store_id = "${STORE}"
+secret_name = "STRIPE_KEY"
+`,
+    );
+  });
+
+  afterAll(async () => {
+    await target?.close();
+  });
+
+  it("wrangler deploy (wrangler.jsonc and wrangler.toml): the Workers get the secrets_store_secret, plain_text and kv_namespace bindings", async () => {
+    const [jsonc, toml] = await Promise.all([run(["deploy"]), run(["deploy"], "", tomlProject)]);
+    ok(jsonc);
+    ok(toml);
+    const version = /Current Version ID: ([0-9a-f-]{36})/.exec(jsonc.stdout)?.[1];
+    expect(version, jsonc.stdout).toBeDefined();
+    expect(jsonc.stdout).toContain("https://deployed-worker.emulator.workers.dev");
+    expect(sorted(await bindings())).toEqual(sorted(CONFIG_BINDINGS));
+    expect(sorted(await bindings("toml-worker"))).toEqual(
+      sorted([
+        { name: "GREETING", type: "plain_text", text: "hello from toml" },
+        { name: "CACHE", type: "kv_namespace", namespace_id: "d".repeat(32) },
+        { name: "API_KEY", type: "secrets_store_secret", store_id: STORE, secret_name: "STRIPE_KEY" },
+      ]),
+    );
+    expect(await bindingHash("API_KEY")).toBe(sha256("sk_live_from_the_store"));
+    expect(await bindingHash("GREETING")).toBe(sha256("hello from vars"));
+    expect((await result("/workers/scripts/deployed-worker/settings")).compatibility_date).toBe("2025-06-01");
+    expect((await result("/workers/scripts/deployed-worker/deployments")).deployments[0].versions).toEqual([{ version_id: version, percentage: 100 }]);
+    // No route wrangler needed is missing: the only 404s are its "does this Worker exist yet?" probes.
+    const log = await requestLog(target);
+    const failed = log.filter((r) => r.status >= 400).map((r) => `${r.method} ${r.path.replace(/.*\/workers\//, "")} ${r.status}`);
+    expect(new Set(failed)).toEqual(
+      new Set(
+        ["deployed-worker", "toml-worker"].flatMap((w) => [
+          `GET services/${w} 404`,
+          `GET scripts/${w}/secrets 404`,
+          `GET scripts/${w}/deployments 404`,
+          `GET scripts/${w}/settings 404`,
+        ]),
+      ),
+    );
+  });
+
+  it("wrangler secret put: the value from stdin; every other binding survives; the binding yields the value", async () => {
+    const put = ok(await run(["secret", "put", "LEGACY_TOKEN"], "legacy-secret-value\n"));
+    expect(put.stdout).toContain("Success! Uploaded secret LEGACY_TOKEN");
+    expect(sorted(await bindings())).toEqual(sorted([...CONFIG_BINDINGS, { name: "LEGACY_TOKEN", type: "secret_text" }]));
+    expect(await bindingHash("LEGACY_TOKEN")).toBe(sha256("legacy-secret-value"));
+    expect(await bindingHash("API_KEY")).toBe(sha256("sk_live_from_the_store"));
+  });
+
+  it("wrangler secret bulk (JSON file) and secret list", async () => {
+    fs.writeFileSync(path.join(project, "secrets.json"), JSON.stringify({ BULK_A: "bulk-a-value", BULK_B: "bulk-b-value", LEGACY_TOKEN: "legacy-rotated" }));
+    const bulk = ok(await run(["secret", "bulk", "secrets.json"]));
+    expect(bulk.stdout).toMatch(/3 secrets successfully created/);
+    expect(await bindingHash("BULK_A")).toBe(sha256("bulk-a-value"));
+    expect(await bindingHash("BULK_B")).toBe(sha256("bulk-b-value"));
+    expect(await bindingHash("LEGACY_TOKEN")).toBe(sha256("legacy-rotated"));
+    const list = ok(await run(["secret", "list"]));
+    expect(JSON.parse(list.stdout.slice(list.stdout.indexOf("[")))).toEqual([
+      { name: "LEGACY_TOKEN", type: "secret_text" },
+      { name: "BULK_A", type: "secret_text" },
+      { name: "BULK_B", type: "secret_text" },
+    ]);
+    expect(list.stdout).not.toContain("bulk-a-value");
+    expect(sorted(await bindings()).filter((b) => b.type !== "secret_text")).toEqual(sorted(CONFIG_BINDINGS));
+  });
+
+  it("wrangler deploy replaces the binding list: a binding added through the API and not in the config is dropped", async () => {
+    const form = new FormData();
+    const current = (await bindings()).map((b) => (b.type === "secret_text" ? { name: b.name, type: b.type } : b));
+    const added = [...current, { type: "secrets_store_secret", name: "ADDED_BY_API", store_id: STORE, secret_name: "ADDED_BY_API" }];
+    form.append("settings", new Blob([JSON.stringify({ bindings: added })], { type: "application/json" }), "settings");
+    await emulatorFetch(target, `/client/v4/accounts/${target.accountId}/workers/scripts/deployed-worker/settings`, { method: "PATCH", body: form });
+    expect(await bindingHash("ADDED_BY_API")).toBe(sha256("api-added-value"));
+
+    const before = (await requestLog(target)).length;
+    const redeploy = ok(await run(["deploy"]));
+    expect(redeploy.stderr + redeploy.stdout).toMatch(/last updated via the script API/);
+    const names = (await bindings()).map((b) => b.name);
+    expect(names).not.toContain("ADDED_BY_API");
+    // The config's bindings, plus the secret_text ones: wrangler deploy keeps secrets (keep_bindings).
+    expect(sorted(await bindings())).toEqual(
+      sorted([...CONFIG_BINDINGS, ...["LEGACY_TOKEN", "BULK_A", "BULK_B"].map((name) => ({ name, type: "secret_text" }))]),
+    );
+    expect(await bindingHash("LEGACY_TOKEN")).toBe(sha256("legacy-rotated"));
+    // An existing Worker gets a new version, then a deployment of it.
+    const writes = (await requestLog(target)).slice(before).filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path.replace(/.*\/workers\//, "")} ${r.status}`);
+    expect(writes).toEqual([
+      "POST scripts/deployed-worker/versions 200",
+      "POST scripts/deployed-worker/deployments 200",
+      "PATCH scripts/deployed-worker/script-settings 200",
+      "POST scripts/deployed-worker/subdomain 200",
+    ]);
   });
 });

@@ -26,7 +26,8 @@ export interface Harness {
   api(method: string, path: string, options?: CallOptions): Promise<Reply>;
   /** Call below `/client/v4` (any path). */
   call(method: string, path: string, options?: CallOptions): Promise<Reply>;
-  hook(method: string, path: string, body?: unknown): Promise<Reply>;
+  /** A test hook below `/__emulator`, with the hook token unless `token` says otherwise (null: none). */
+  hook(method: string, path: string, body?: unknown, token?: string | null): Promise<Reply>;
   /** Create the store and return its id. */
   store(name?: string): Promise<string>;
   /** Create secrets in a store and return them. */
@@ -65,8 +66,11 @@ export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
     emu,
     call,
     api,
-    hook: async (method, path, body) =>
-      reply(await fetch(`${emu.origin}/__emulator${path}`, { method, body: body === undefined ? undefined : JSON.stringify(body) })),
+    hook: async (method, path, body, token) => {
+      const t = token === undefined ? emu.hookToken : token;
+      const headers: Record<string, string> = t === null || t === undefined ? {} : { authorization: `Bearer ${t}` };
+      return reply(await fetch(`${emu.origin}/__emulator${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) }));
+    },
     store: async (name = "main") => {
       const r = await api("POST", "/secrets_store/stores", { body: { name } });
       if (r.status !== 200) throw new Error(`store create failed: ${JSON.stringify(r.body)}`);

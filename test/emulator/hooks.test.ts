@@ -1,5 +1,10 @@
+import * as os from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
+import { HOOK_TOKEN_HEADER, startEmulator } from "../../emulator";
+import { isLoopbackAddress } from "../../emulator/routes/hooks";
+import { emulatorFetch } from "../rig/emulator-client";
 import { codes, harness, messages, sha256, type Harness } from "./helpers";
+import { rawHttp } from "./raw-http";
 
 let h: Harness;
 afterEach(async () => {
@@ -11,21 +16,24 @@ const createSecret = (store: string, name: string) =>
   h.api("POST", `/secrets_store/stores/${store}/secrets`, { body: [{ name, value: `value-of-${name}`, scopes: ["workers"] }] });
 
 describe("request log", () => {
-  it("records method, path with query, and status of API requests only: never bodies or headers", async () => {
+  it("records method, path without query, and status of API requests only: never bodies, headers or query strings", async () => {
     h = await harness();
     const store = await h.store();
     await createSecret(store, "LOGGED");
     await h.api("GET", `/secrets_store/stores/${store}/secrets?per_page=1&search=LOG`);
     await h.api("GET", "/secrets_store/quota", { token: "wrong" });
+    await h.api("GET", "/secrets_store/quota?token=SECRET-IN-QUERY&cf_token=x", { token: null });
     await h.hook("GET", "/health");
     const log = (await h.hook("GET", "/requests")).body;
     const A = `/client/v4/accounts/${h.emu.accountId}/secrets_store`;
     expect(log).toEqual([
       { method: "POST", path: `${A}/stores`, status: 200 },
       { method: "POST", path: `${A}/stores/${store}/secrets`, status: 200 },
-      { method: "GET", path: `${A}/stores/${store}/secrets?per_page=1&search=LOG`, status: 200 },
+      { method: "GET", path: `${A}/stores/${store}/secrets`, status: 200 },
+      { method: "GET", path: `${A}/quota`, status: 401 },
       { method: "GET", path: `${A}/quota`, status: 401 },
     ]);
+    expect(JSON.stringify(log)).not.toContain("SECRET-IN-QUERY");
     expect(JSON.stringify(log)).not.toContain("value-of-LOGGED");
     expect(JSON.stringify(log)).not.toContain(h.emu.token);
     expect((await h.hook("DELETE", "/requests")).status).toBe(200);
@@ -152,11 +160,116 @@ describe("reset", () => {
 });
 
 describe("hook routing", () => {
-  it("serves health without a token and answers unknown hooks with 404", async () => {
+  it("serves health with the hook token and answers unknown hooks with 404", async () => {
     h = await harness();
     expect((await h.hook("GET", "/health")).body).toEqual({ ok: true, accountId: h.emu.accountId });
     const r = await h.hook("GET", "/nope");
     expect(r.status).toBe(404);
     expect(r.body.success).toBe(false);
+  });
+});
+
+describe("hook access", () => {
+  const HOOKS: Array<[string, string]> = [
+    ["GET", "/health"],
+    ["GET", "/requests"],
+    ["DELETE", "/requests"],
+    ["GET", "/faults"],
+    ["POST", "/faults"],
+    ["DELETE", "/faults"],
+    ["POST", "/reset"],
+    ["GET", `/secrets/${"0".repeat(32)}/sha256`],
+    ["GET", `/accounts/${"0".repeat(32)}/workers/scripts/w/bindings/B/sha256`],
+  ];
+
+  it("needs the hook token on every hook: 401 envelopes without it, with a wrong one, or with an API token", async () => {
+    h = await harness();
+    expect(h.emu.hookToken).toMatch(/^[A-Za-z0-9_-]{40}$/);
+    expect(h.emu.hookToken).not.toBe(h.emu.token);
+    await h.secrets(await h.store(), [{ name: "A", value: "v" }]);
+    await h.hook("POST", "/faults", { path: "never-matches", mode: "reset", times: 5 });
+    for (const [method, path] of HOOKS) {
+      for (const [token, code] of [[null, 9106], ["wrong-token", 1000], [h.emu.token, 1000]] as const) {
+        const r = await h.hook(method, path, method === "POST" ? { path: "x", mode: "reset" } : undefined, token);
+        expect(r.status, `${method} ${path} with ${token}`).toBe(401);
+        expect(codes(r)).toEqual([code]);
+      }
+    }
+    const missing = await h.hook("GET", "/requests", undefined, null);
+    expect(messages(missing)).toMatch(/Missing hook token: send Authorization: Bearer <hook token>/);
+    // Nothing was reset, cleared or added by the refused calls.
+    expect((await h.hook("GET", "/faults")).body).toEqual([expect.objectContaining({ path: "never-matches", remaining: 5 })]);
+    expect((await h.api("GET", "/secrets_store/quota")).body.result.secrets.usage).toBe(1);
+    expect((await h.hook("GET", "/requests")).body.map((r: { status: number }) => r.status)).toEqual([200, 200, 200]);
+  });
+
+  it("takes the token as Authorization: Bearer or X-Emulator-Hook-Token, and a chosen hookToken", async () => {
+    h = await harness({ hookToken: "my-hook-token" });
+    expect(h.emu.hookToken).toBe("my-hook-token");
+    const viaHeader = await fetch(`${h.emu.origin}/__emulator/health`, { headers: { [HOOK_TOKEN_HEADER]: "my-hook-token" } });
+    expect(viaHeader.status).toBe(200);
+    expect((await h.hook("GET", "/health")).status).toBe(200);
+    expect(await emulatorFetch(h.emu, "/__emulator/health")).toEqual({ ok: true, accountId: h.emu.accountId });
+    expect((await fetch(`${h.emu.origin}/__emulator/health`, { headers: { [HOOK_TOKEN_HEADER]: "nope" } })).status).toBe(401);
+    await expect(startEmulator({ hookToken: "has space" })).rejects.toThrow(/hookToken must be a non-empty string without whitespace/);
+    await expect(startEmulator({ hookToken: "t", hooks: false })).rejects.toThrow(/hooks are off/);
+  });
+
+  it("answers a refused hook at once, without reading its body, and closes the connection", async () => {
+    h = await harness();
+    const r = await rawHttp(h.emu.origin, { method: "POST", path: "/__emulator/faults", body: "{", contentLength: 50 * 1024 * 1024, closeWithinMs: 2000 });
+    expect(r.status).toBe(401);
+    expect(r.closed).toBe(true);
+    expect((await h.hook("GET", "/health")).status).toBe(200);
+  });
+
+  it("with hooks: false, every hook path answers 404 and hookToken is undefined; the API works", async () => {
+    h = await harness({ hooks: false, tokens: [{ token: "api-token", permission: "edit" }] });
+    expect(h.emu.hookToken).toBeUndefined();
+    for (const [method, path] of HOOKS) {
+      for (const token of [null, "api-token"]) {
+        const r = await h.hook(method, path, undefined, token);
+        expect(r.status, `${method} ${path}`).toBe(404);
+        expect(codes(r)).toEqual([7003, 7000]);
+      }
+    }
+    expect((await h.api("GET", "/secrets_store/quota")).status).toBe(200);
+  });
+
+  it("refuses clients that are not on loopback (403) unless hooksAllowRemote", async () => {
+    const address = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === "IPv4" && !a.internal)?.address;
+    // The test needs one non-loopback IPv4 interface to come from (CI machines and containers have one).
+    expect(address, "no non-loopback IPv4 interface on this machine").toBeDefined();
+    for (const allowRemote of [false, true]) {
+      const emu = await startEmulator({ host: "0.0.0.0", hooksAllowRemote: allowRemote });
+      try {
+        const { port } = new URL(emu.origin);
+        const origin = `http://${address}:${port}`;
+        const headers = { authorization: `Bearer ${emu.hookToken}` };
+        const remote = await rawHttp(origin, { method: "GET", path: "/__emulator/requests", headers, localAddress: address });
+        const local = await rawHttp(emu.origin, { method: "GET", path: "/__emulator/requests", headers });
+        expect(local.status).toBe(200);
+        if (allowRemote) {
+          expect(remote.status).toBe(200);
+        } else {
+          expect(remote.status).toBe(403);
+          expect(remote.body).toMatchObject({ success: false, result: null, errors: [{ code: 10000, message: expect.stringMatching(/loopback clients only/) }] });
+        }
+        // The API itself answers remote clients either way.
+        const api = await rawHttp(origin, { method: "GET", path: `/client/v4/accounts/${emu.accountId}/secrets_store/quota`, headers: { authorization: `Bearer ${emu.token}` }, localAddress: address });
+        expect(api.status).toBe(200);
+      } finally {
+        await emu.close();
+      }
+    }
+  });
+
+  it("counts 127.0.0.0/8, ::1 and IPv4-mapped 127.x as loopback, nothing else", () => {
+    for (const a of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"]) expect(isLoopbackAddress(a), a).toBe(true);
+    for (const a of [undefined, "", "10.0.0.1", "192.0.2.2", "::ffff:10.0.0.1", "fd00::2", "::", "0.0.0.0", "128.0.0.1", "127.0.0.1.evil", "::ffff:127.0.0.1:80"]) {
+      expect(isLoopbackAddress(a), String(a)).toBe(false);
+    }
   });
 });

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
+import { dataDirProblem, dataFileProblem } from "../../emulator/state";
 import { harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -165,6 +166,72 @@ describe("persistence", () => {
   });
 });
 
+describe("data directory safety", () => {
+  it("creates a fresh data directory with mode 0700 and its files with 0600", async () => {
+    const dir = path.join(tmpDir(), "nested", "data");
+    const old = process.umask(0o022);
+    try {
+      await open({ dataDir: dir });
+    } finally {
+      process.umask(old);
+    }
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    for (const f of ["key", "state.json"]) expect(fs.statSync(path.join(dir, f)).mode & 0o777, f).toBe(0o600);
+  });
+
+  it("refuses a directory its group or others can write, and deletes nothing in it", async () => {
+    const dir = tmpDir();
+    const leftover = path.join(dir, "state.json.1.abcd.tmp");
+    fs.writeFileSync(leftover, "not ours to delete");
+    for (const mode of [0o770, 0o707, 0o777]) {
+      fs.chmodSync(dir, mode);
+      await expect(startEmulator({ dataDir: dir }), mode.toString(8)).rejects.toThrow(
+        `Refusing data directory ${dir}: its group or others can write it (mode 0${mode.toString(8)}); run: chmod 700 ${dir}`,
+      );
+    }
+    expect(fs.existsSync(leftover)).toBe(true);
+    expect(fs.existsSync(path.join(dir, "key"))).toBe(false);
+    fs.chmodSync(dir, 0o750);
+    await open({ dataDir: dir });
+    expect(fs.existsSync(leftover)).toBe(false);
+  });
+
+  it("refuses a key or state file others can write, or one that is a symlink", async () => {
+    const dir = tmpDir();
+    const h = await open({ dataDir: dir });
+    await h.store();
+    await h.close();
+    const key = path.join(dir, "key");
+    const state = path.join(dir, "state.json");
+    fs.chmodSync(key, 0o620);
+    await expect(startEmulator({ dataDir: dir })).rejects.toThrow(`Refusing ${key}: its group or others can write it (mode 0620); run: chmod 600 ${key}`);
+    fs.chmodSync(key, 0o600);
+    fs.chmodSync(state, 0o602);
+    await expect(startEmulator({ dataDir: dir })).rejects.toThrow(`Refusing ${state}: its group or others can write it (mode 0602)`);
+    fs.chmodSync(state, 0o600);
+    const elsewhere = path.join(tmpDir(), "key");
+    fs.renameSync(key, elsewhere);
+    fs.symlinkSync(elsewhere, key);
+    await expect(startEmulator({ dataDir: dir })).rejects.toThrow(/Refusing .*key: it is not a regular file \(symlinks are not followed\)/);
+    fs.rmSync(key);
+    fs.renameSync(elsewhere, key);
+    await open({ dataDir: dir });
+  });
+
+  it("refuses a directory or file owned by another user", () => {
+    const dir = tmpDir();
+    const file = path.join(dir, "key");
+    fs.writeFileSync(file, Buffer.alloc(32), { mode: 0o600 });
+    const me = process.getuid!();
+    expect(dataDirProblem(dir, me)).toBeUndefined();
+    expect(dataFileProblem(file, me)).toBeUndefined();
+    expect(dataFileProblem(path.join(dir, "absent"), me)).toBeUndefined();
+    expect(dataDirProblem(dir, me + 1)).toBe(`Refusing data directory ${dir}: it is owned by uid ${me}, not by the user running the emulator (uid ${me + 1})`);
+    expect(dataFileProblem(file, me + 1)).toBe(`Refusing ${file}: it is owned by uid ${me}, not by the user running the emulator (uid ${me + 1})`);
+    expect(dataDirProblem(file, me)).toMatch(/it is not a directory/);
+  });
+});
+
 describe("seed", () => {
   it("starts from a seed file (stores by name or id, active secrets, Workers with bindings)", async () => {
     const dir = tmpDir();
@@ -270,6 +337,11 @@ describe("CLI", () => {
     const cli = await startCli(["--port", "0", "--account", account, "--token", "reader:read", "--token=writer:edit", "--quota", "5", "--latency-ms", "0", "--rate-limit", "50"]);
     expect(cli.lines[0]).toMatch(/^Cloudflare API emulator listening on http:\/\/127\.0\.0\.1:\d+\/client\/v4$/);
     expect(cli.lines.slice(1, 4)).toEqual([`account: ${account}`, "token: reader", "token: writer"]);
+    const hookToken = /^hook token: ([A-Za-z0-9_-]{40})$/.exec(cli.lines[4]!)?.[1];
+    expect(hookToken, cli.lines.join("\n")).toBeDefined();
+    const origin = new URL(cli.url).origin;
+    expect((await fetch(`${origin}/__emulator/health`, { headers: { authorization: `Bearer ${hookToken}` } })).status).toBe(200);
+    expect((await fetch(`${origin}/__emulator/health`, { headers: { authorization: "Bearer writer" } })).status).toBe(401);
     const quota = await fetch(`${cli.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer reader" } });
     expect(((await quota.json()) as any).result).toEqual({ secrets: { quota: 5, usage: 0 } });
     const write = await fetch(`${cli.url}/accounts/${account}/secrets_store/stores`, { method: "POST", headers: { authorization: "Bearer reader" }, body: '{"name":"x"}' });
@@ -288,6 +360,9 @@ describe("CLI", () => {
       [["--token", ":read"], /--token takes TOKEN/],
       [["--frobnicate"], /Unknown option "--frobnicate"/],
       [["--rate-limit", "0"], /--rate-limit must be at least 1/],
+      [["--hook-token"], /--hook-token needs a value/],
+      [["--no-hooks", "--hook-token", "h"], /--hook-token and --no-hooks cannot be used together/],
+      [["--no-hooks=yes"], /--no-hooks takes no value/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {
@@ -298,5 +373,29 @@ describe("CLI", () => {
     const help = await runCli(["--help"]);
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/--token TOKEN\[:read\|:edit\]/);
+    expect(help.stdout).toMatch(/--hook-token TOKEN/);
+    expect(help.stdout).toMatch(/--no-hooks/);
+    expect(help.stdout).toMatch(/--hooks-allow-remote/);
+  });
+
+  it("takes --hook-token, prints hooks: off for --no-hooks, accepts --hooks-allow-remote", async () => {
+    const [chosen, off] = await Promise.all([
+      startCli(["--port", "0", "--hook-token", "cli-hook-token", "--hooks-allow-remote"]),
+      startCli(["--port", "0", "--no-hooks", "--token", "t"]),
+    ]);
+    expect(chosen.lines).toContain("hook token: cli-hook-token");
+    expect((await fetch(`${new URL(chosen.url).origin}/__emulator/health`, { headers: { authorization: "Bearer cli-hook-token" } })).status).toBe(200);
+    expect(off.lines).toContain("hooks: off");
+    expect(off.lines.join("\n")).not.toMatch(/hook token/);
+    expect((await fetch(`${new URL(off.url).origin}/__emulator/health`, { headers: { authorization: "Bearer t" } })).status).toBe(404);
+  });
+
+  it("exits 1 with a clear message on a data directory others can write", async () => {
+    const dir = tmpDir();
+    fs.chmodSync(dir, 0o777);
+    const r = await runCli(["--port", "0", "--data", dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`cloudflare-api-emulator: Refusing data directory ${dir}: its group or others can write it (mode 0777); run: chmod 700 ${dir}\n`);
+    expect(r.stdout).toBe("");
   });
 });

@@ -220,7 +220,7 @@ describe("PATCH /settings", () => {
 
   it("rejects bad bindings with clear errors and applies nothing", async () => {
     const store = await withStore({ maxStores: 1 });
-    await upload("w", { main_module: "index.js", bindings: [{ type: "secret_text", name: "KEEP", text: "original" }] });
+    await upload("w", { main_module: "index.js", compatibility_date: "2025-03-03", bindings: [{ type: "secret_text", name: "KEEP", text: "original" }] });
     const cases: Array<[unknown[], number, RegExp]> = [
       [[{ type: "secrets_store_secret", name: "B", store_id: "0".repeat(32), secret_name: "WORKERS_KEY" }], 10182, /Secrets Store binding 'B' references store '0{32}' and secret 'WORKERS_KEY' which were not found/],
       [[{ type: "secrets_store_secret", name: "B", store_id: store, secret_name: "NOPE" }], 10182, new RegExp(`binding 'B' references store '${store}' and secret 'NOPE' which were not found`)],
@@ -240,7 +240,7 @@ describe("PATCH /settings", () => {
     }
     const after = await settings("w");
     expect(after.bindings).toEqual([{ type: "secret_text", name: "KEEP" }]);
-    expect(after.compatibility_date).toBeNull();
+    expect(after.compatibility_date).toBe("2025-03-03");
     expect((await bindingHash("w", "KEEP")).body.sha256).toBe(sha256("original"));
   });
 
@@ -274,13 +274,13 @@ describe("/script-settings", () => {
   it("reads and patches script-level settings as JSON; bindings are not part of it", async () => {
     h = await harness();
     await upload("w", { main_module: "index.js", bindings: [{ type: "plain_text", name: "P", text: "p" }] });
-    expect((await h.api("GET", `${S}/w/script-settings`)).body.result).toEqual({ logpush: false, observability: null, tags: [], tail_consumers: null });
+    expect((await h.api("GET", `${S}/w/script-settings`)).body.result).toEqual({ logpush: false, observability: { enabled: false }, tags: [], tail_consumers: [] });
     const r = await h.api("PATCH", `${S}/w/script-settings`, {
       rawBody: JSON.stringify({ logpush: true, tags: ["a"], tail_consumers: [{ service: "tail" }], bindings: [] }),
       headers: { "content-type": "application/json" },
     });
     expect(r.status).toBe(200);
-    expect(r.body.result).toEqual({ logpush: true, observability: null, tags: ["a"], tail_consumers: [{ service: "tail" }] });
+    expect(r.body.result).toEqual({ logpush: true, observability: { enabled: false }, tags: ["a"], tail_consumers: [{ service: "tail" }] });
     expect((await settings("w")).bindings).toEqual([{ type: "plain_text", name: "P", text: "p" }]);
     expect((await h.api("PATCH", `${S}/w/script-settings`, { body: { logpush: "maybe" } })).status).toBe(400);
   });

@@ -4,6 +4,7 @@ import { CloudflareApiError } from "../../provider/api/error";
 import type { ApiSettings } from "../../provider/api/request";
 import * as api from "../../provider/api/secrets-store";
 import { sha256 } from "../rig/bytes";
+import { emulatorFetch } from "../rig/emulator-client";
 
 const VALUE = "client-test-value-9f8e7d";
 
@@ -12,10 +13,7 @@ describe("API client against the emulator's fault hooks", () => {
   let settings: ApiSettings;
   let storeId: string;
 
-  const hook = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(emu.origin + path, { method, body: body === undefined ? undefined : JSON.stringify(body) });
-    return res.json() as Promise<any>;
-  };
+  const hook = (method: string, path: string, body?: unknown) => emulatorFetch(emu, path, { method, body });
   const fault = (rule: Record<string, unknown>) => hook("POST", "/__emulator/faults", rule);
   const log = async () => (await hook("GET", "/__emulator/requests")) as Array<{ method: string; path: string; status: number }>;
 

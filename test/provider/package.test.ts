@@ -8,6 +8,7 @@ import { sha256 } from "../rig/bytes";
 import { ProviderHost } from "../rig/host";
 import { packedPackage, REPO_ROOT } from "../rig/package";
 import { serializedProviders } from "../rig";
+import { emulatorFetch } from "../rig/emulator-client";
 
 const VALUE = "fresh-install-value-31337";
 
@@ -57,7 +58,7 @@ describe("the packed package in a fresh Pulumi program directory", () => {
       const checked = await host.check(urn, {}, news);
       expect(checked.failures).toEqual([]);
       const created = await host.create(urn, checked.inputs);
-      const sum = await (await fetch(`${emu.origin}/__emulator/secrets/${created.id}/sha256`)).json();
+      const sum = await emulatorFetch(emu, `/__emulator/secrets/${created.id}/sha256`);
       expect(sum).toEqual({ sha256: sha256(VALUE) });
       await host.delete(created.id, urn, created.properties);
       expect(host.logs).not.toContain(VALUE);

@@ -7,9 +7,22 @@ export interface RequestLogEntry {
   status: number;
 }
 
+/** True for a test hook path (`/__emulator` or below). */
+export const isHookPath = (urlPath: string): boolean => urlPath === "/__emulator" || urlPath.startsWith("/__emulator/") || urlPath.startsWith("/__emulator?");
+
 /**
- * One call to the emulator (a `/__emulator` hook or a `/client/v4` API path) with its token; a
- * JSON `body` is serialised. Throws on a non-2xx answer; returns the parsed JSON (or undefined).
+ * The credentials for `urlPath`: the hook token for `/__emulator` hooks, the API token for
+ * everything else (`/client/v4`). Use it for a raw `fetch` on the emulator.
+ */
+export function emulatorAuth(emu: RunningEmulator, urlPath: string): Record<string, string> {
+  const token = isHookPath(urlPath) ? emu.hookToken : emu.token;
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
+
+/**
+ * One call to the emulator (a `/__emulator` hook with the hook token, or a `/client/v4` API path
+ * with the API token); a JSON `body` is serialised. Throws on a non-2xx answer; returns the
+ * parsed JSON (or undefined).
  */
 export async function emulatorFetch<T = any>(
   emu: RunningEmulator,
@@ -19,7 +32,7 @@ export async function emulatorFetch<T = any>(
   const isForm = init.body instanceof FormData;
   const res = await fetch(emu.origin + urlPath, {
     method: init.method ?? "GET",
-    headers: { authorization: `Bearer ${emu.token}`, ...(isForm || init.body === undefined ? {} : { "content-type": "application/json" }) },
+    headers: { ...emulatorAuth(emu, urlPath), ...(isForm || init.body === undefined ? {} : { "content-type": "application/json" }) },
     body: isForm ? (init.body as FormData) : init.body === undefined ? undefined : JSON.stringify(init.body),
   });
   const text = await res.text();

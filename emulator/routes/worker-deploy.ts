@@ -1,0 +1,164 @@
+/**
+ * The rest of what `wrangler deploy` calls around a Worker upload, served minimally:
+ *
+ *   GET  /accounts/:a/workers/services/:name          service metadata (404 10090 for a new Worker)
+ *   GET  /accounts/:a/workers/workers/:name           the Workers API view (its workers.dev state)
+ *   GET  /accounts/:a/workers/subdomain               the account's workers.dev subdomain
+ *   GET|POST …/scripts/:name/subdomain                the script's workers.dev route {enabled, previews_enabled}
+ *   GET  …/scripts/:name/deployments                  {deployments: [the current one]}
+ *   POST …/scripts/:name/deployments                  deploy one version to 100% of traffic
+ *   POST …/scripts/:name/versions                     upload a version without deploying it (multipart, as an upload)
+ *
+ * A Worker has one deployment, serving one version to all traffic; gradual (split) deployments
+ * are refused.
+ */
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { parseJson } from "../body";
+import type { RequestContext, Route } from "../context";
+import { apiError, ok, type ApiResponse } from "../envelope";
+import { MAX_PENDING_VERSIONS, type VersionFields, type VersionRecord, type WorkerRecord, timestamp } from "../state";
+import { parseWith } from "../validation";
+import {
+  INVALID,
+  UPLOAD_LIMIT,
+  bindingJson,
+  deployNewVersion,
+  parseUpload,
+  requireWorker,
+  scriptJson,
+  sourceOf,
+  touch,
+  uploadedVersion,
+} from "./workers";
+
+const SERVICE_NOT_FOUND = 10090; // what wrangler reads as "no Worker of that name yet"
+/** The account's workers.dev subdomain: Workers are reported at `<name>.emulator.workers.dev`. */
+export const ACCOUNT_SUBDOMAIN = "emulator";
+
+const SubdomainBody = z.looseObject({ enabled: z.boolean(), previews_enabled: z.boolean().optional() });
+const DeploymentBody = z.looseObject({
+  strategy: z.literal("percentage"),
+  versions: z.array(z.looseObject({ version_id: z.string().min(1), percentage: z.number().min(0).max(100) })).min(1),
+  annotations: z.record(z.string(), z.unknown()).optional(),
+});
+
+function serviceJson(w: WorkerRecord): Record<string, unknown> {
+  return {
+    id: w.name,
+    created_on: w.created_on,
+    modified_on: w.modified_on,
+    default_environment: { environment: "production", created_on: w.created_on, modified_on: w.modified_on, script: scriptJson(w) },
+  };
+}
+
+function deploymentJson(w: WorkerRecord): Record<string, unknown> {
+  const d = w.deployment;
+  return { id: d.id, source: d.source, strategy: "percentage", created_on: d.created_on, annotations: d.annotations, versions: [{ version_id: w.version_id, percentage: 100 }] };
+}
+
+function versionJson(w: WorkerRecord, v: VersionRecord): Record<string, unknown> {
+  return {
+    id: v.id,
+    metadata: { created_on: v.created_on, modified_on: v.created_on, source: v.source },
+    annotations: v.annotations,
+    resources: {
+      bindings: v.bindings.map(bindingJson),
+      script: { etag: w.etag, handlers: ["fetch"], last_deployed_from: w.last_deployed_from },
+      script_runtime: { compatibility_date: v.compatibility_date, compatibility_flags: v.compatibility_flags, usage_model: v.usage_model, limits: v.limits ?? {} },
+    },
+    startup_time_ms: 0,
+  };
+}
+
+function getService(ctx: RequestContext): ApiResponse {
+  const worker = ctx.state.workers.get(ctx.params.service_name!);
+  if (!worker) throw apiError(404, SERVICE_NOT_FOUND, "workers.api.error.service_not_found");
+  return ok(serviceJson(worker));
+}
+
+function getWorker(ctx: RequestContext): ApiResponse {
+  const w = requireWorker(ctx.state, ctx.params.worker_name!);
+  return ok({
+    id: w.tag,
+    name: w.name,
+    created_on: w.created_on,
+    updated_on: w.modified_on,
+    logpush: w.logpush,
+    tags: w.tags,
+    subdomain: { ...w.subdomain },
+  });
+}
+
+function accountSubdomain(): ApiResponse {
+  return ok({ subdomain: ACCOUNT_SUBDOMAIN });
+}
+
+function getScriptSubdomain(ctx: RequestContext): ApiResponse {
+  return ok({ ...requireWorker(ctx.state, ctx.params.script_name!).subdomain });
+}
+
+function postScriptSubdomain(ctx: RequestContext): ApiResponse {
+  const body = parseWith(SubdomainBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"enabled": boolean, "previews_enabled"?: boolean}');
+  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  worker.subdomain = { enabled: body.enabled, previews_enabled: body.previews_enabled ?? body.enabled };
+  touch(worker);
+  ctx.state.commit();
+  return ok({ ...worker.subdomain });
+}
+
+function listDeployments(ctx: RequestContext): ApiResponse {
+  return ok({ deployments: [deploymentJson(requireWorker(ctx.state, ctx.params.script_name!))] });
+}
+
+/** Upload a version (checked like an upload) without deploying it. */
+async function uploadVersion(ctx: RequestContext): Promise<ApiResponse> {
+  requireWorker(ctx.state, ctx.params.script_name!);
+  const upload = await parseUpload(ctx);
+  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  const fields = uploadedVersion(ctx.state, upload, worker.bindings);
+  const given = upload.meta.annotations;
+  const annotations = typeof given === "object" && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : {};
+  const version: VersionRecord = { ...fields, id: randomUUID(), created_on: timestamp(), source: sourceOf(ctx), annotations };
+  worker.pending_versions = [...worker.pending_versions, version].slice(-MAX_PENDING_VERSIONS);
+  ctx.state.commit();
+  return ok(versionJson(worker, version));
+}
+
+function versionFields(v: VersionRecord): VersionFields {
+  const { id: _id, created_on: _c, source: _s, annotations: _a, ...fields } = v;
+  return fields;
+}
+
+/** Deploy one version (the current one or an uploaded one) to 100% of traffic. */
+function createDeployment(ctx: RequestContext): ApiResponse {
+  const body = parseWith(DeploymentBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"strategy": "percentage", "versions": [{"version_id", "percentage": 100}]}');
+  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  const total = body.versions.reduce((sum, v) => sum + v.percentage, 0);
+  if (total !== 100) throw apiError(400, INVALID, `Invalid deployment: version percentages add up to ${total}, not 100`);
+  if (body.versions.length > 1) throw apiError(400, INVALID, "The emulator deploys one version to 100% of traffic; gradual deployments are not emulated");
+  const versionId = body.versions[0]!.version_id;
+  const pending = worker.pending_versions.find((v) => v.id === versionId);
+  if (!pending && versionId !== worker.version_id) throw apiError(404, INVALID, `Version ${versionId} does not exist on Worker "${worker.name}"`);
+  if (pending) {
+    Object.assign(worker, versionFields(pending));
+    worker.pending_versions = worker.pending_versions.filter((v) => v !== pending);
+  }
+  deployNewVersion(worker, pending?.source ?? sourceOf(ctx), body.annotations ?? {}, versionId);
+  ctx.state.commit();
+  return ok(deploymentJson(worker));
+}
+
+const A = "/accounts/:account_id/workers";
+const S = `${A}/scripts/:script_name`;
+/** Service metadata, versions, deployments and workers.dev subdomains: what `wrangler deploy` calls besides the upload. */
+export const workerDeployRoutes: Route[] = [
+  { method: "GET", path: `${A}/services/:service_name`, handler: getService },
+  { method: "GET", path: `${A}/workers/:worker_name`, handler: getWorker },
+  { method: "GET", path: `${A}/subdomain`, handler: accountSubdomain },
+  { method: "GET", path: `${S}/subdomain`, handler: getScriptSubdomain },
+  { method: "POST", path: `${S}/subdomain`, handler: postScriptSubdomain },
+  { method: "GET", path: `${S}/deployments`, handler: listDeployments },
+  { method: "POST", path: `${S}/deployments`, handler: createDeployment },
+  { method: "POST", path: `${S}/versions`, handler: uploadVersion, bodyLimit: UPLOAD_LIMIT },
+];

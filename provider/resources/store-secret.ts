@@ -37,13 +37,23 @@ export interface StoreSecretArgs {
    */
   name: pulumi.Input<string>;
   /**
-   * The secret value. Write-only: it is sent to Cloudflare and never kept in the Pulumi state,
-   * not even encrypted (the state keeps a salted HMAC fingerprint, so a changed value still shows
-   * as an update). Made a Pulumi secret even when passed plain. At most 1,024 UTF-8 bytes unless
-   * `allowLargeValue`. Omit it with `duplicateOf` or `adopt`.
+   * The secret value. Write-only: the resource's state keeps only a slow salted fingerprint
+   * (scrypt, so a changed value still shows as an update). Made a Pulumi secret even when passed
+   * plain. Note that a value from stack config is also in the stack's config (and so, encrypted,
+   * in the default provider's state entry); use `valueFrom` to keep it out of Pulumi altogether.
+   * At most 1,024 UTF-8 bytes unless `allowLargeValue`. Omit it with `valueFrom`, `duplicateOf`
+   * or `adopt`.
    * @example value: new pulumi.Config().requireSecret("stripeKey")
    */
   value?: pulumi.Input<string>;
+  /**
+   * Where the provider reads the value itself, instead of `value`: an environment variable of the
+   * process that runs `pulumi preview`/`pulumi up` (a CI job sets it from its own secret store).
+   * The value then never enters the program, the stack config or the state; only its fingerprint
+   * is kept. Preview fails, naming the variable, when it is not set.
+   * @example valueFrom: { env: "STRIPE_KEY" }
+   */
+  valueFrom?: { env: string };
   /**
    * The services that may use the secret; compared as a set. A secret bound to a Worker needs
    * `workers`.
@@ -139,6 +149,7 @@ export class StoreSecret extends pulumi.dynamic.Resource {
       {
         ...args,
         value: args.value === undefined ? undefined : pulumi.secret(args.value),
+        valueFrom: args.valueFrom,
         accountId: args.accountId,
         comment: args.comment,
         status: undefined,

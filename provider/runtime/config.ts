@@ -43,6 +43,11 @@ export interface Settings {
   accountId: string;
 }
 
+/** The account a resource works in: its own `accountId`, else stack config, else the environment. */
+export function accountIdFor(resourceAccountId?: string): string | undefined {
+  return resourceAccountId || fromConfig("cloudflare-secrets-store:accountId") || fromEnv("CLOUDFLARE_ACCOUNT_ID");
+}
+
 /** Resolves token, account id and base URL. Throws {@link ConfigError} naming both ways to set what is missing. */
 export function resolveSettings(resourceAccountId?: string): Settings {
   const apiToken = fromConfig("cloudflare:apiToken") ?? fromEnv("CLOUDFLARE_API_TOKEN");
@@ -52,8 +57,7 @@ export function resolveSettings(resourceAccountId?: string): Settings {
       "No Cloudflare API token. Set it with `pulumi config set --secret cloudflare:apiToken <token>` or the CLOUDFLARE_API_TOKEN environment variable.",
     );
   }
-  const accountId =
-    resourceAccountId || fromConfig("cloudflare-secrets-store:accountId") || fromEnv("CLOUDFLARE_ACCOUNT_ID");
+  const accountId = accountIdFor(resourceAccountId);
   if (!accountId) {
     throw new ConfigError(
       "accountId",

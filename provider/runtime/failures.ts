@@ -2,6 +2,7 @@
 import { CloudflareApiError } from "../api/error";
 import { ConfigError } from "./config";
 import type { CheckFailure } from "./rules";
+import { knownPlaintexts } from "./values";
 
 /**
  * A check-time error as a check failure, so `pulumi preview` shows it on the resource instead of
@@ -31,4 +32,40 @@ export const GONE = { id: "", props: {} } as const;
 /** `["accountId"]` when the resource moves to another account (which replaces every kind of resource). */
 export function accountReplaces(olds: Record<string, unknown>, news: Record<string, unknown>): string[] {
   return news.accountId !== undefined && news.accountId !== olds.accountId ? ["accountId"] : [];
+}
+
+const REDACTED = "[secret value redacted]";
+
+/**
+ * `text` with every secret value this process holds replaced. Values shorter than 4 characters are
+ * left: replacing them would garble ids and numbers, and they cannot be kept secret anyway.
+ */
+function redact(text: string): string {
+  let out = text;
+  for (const value of knownPlaintexts()) if (value.length >= 4) out = out.split(value).join(REDACTED);
+  return out;
+}
+
+/**
+ * `fn` whose errors and check failures never carry a secret value this process holds (an API may
+ * echo a request body in its error message, and the engine stores error messages in the state).
+ */
+export function scrubbed<A extends unknown[], R>(fn: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return async (...args: A) => {
+    let result: R;
+    try {
+      result = await fn(...args);
+    } catch (err) {
+      if (err instanceof Error) {
+        err.message = redact(err.message);
+        if (err.stack) err.stack = redact(err.stack);
+        const withReasons = err as Error & { reasons?: unknown };
+        if (Array.isArray(withReasons.reasons)) withReasons.reasons = withReasons.reasons.map((r: unknown) => (typeof r === "string" ? redact(r) : r));
+      }
+      throw err;
+    }
+    const failures = (result as { failures?: CheckFailure[] } | undefined)?.failures;
+    if (Array.isArray(failures)) for (const f of failures) f.reason = redact(f.reason);
+    return result;
+  };
 }

@@ -7,27 +7,44 @@ import * as secretsStore from "./secrets-store";
 import * as storeSecret from "./store-secret";
 import * as workerSecretBinding from "./worker-secret-binding";
 import { setStackConfig, type StackConfig } from "./config";
+import { scrubbed } from "./failures";
+import { claim, isClaimed } from "./plan";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
 export function configure(req: { config: StackConfig }): void {
   setStackConfig(req.config);
 }
 
-const asProvider = (m: typeof secretsStore | typeof storeSecret | typeof workerSecretBinding | typeof previousSecretCopy) => ({
-  check: m.check,
-  diff: m.diff,
-  create: m.create,
-  read: m.read,
-  update: m.update,
-  delete: m.remove,
+type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBinding | typeof previousSecretCopy;
+
+/**
+ * The provider of one kind, as the shims call it. Two rules hold for every kind:
+ * - an object that a create in this deployment returned is never deleted by this deployment: a
+ *   replacement that took over the same object (`adopt`, a binding's fixed id, `pulumi up --replace`)
+ *   must not lose it when the engine deletes the resource it replaces;
+ * - no error leaves with a secret value in it (see {@link scrubbed}).
+ */
+const asProvider = (kind: string, m: Module) => ({
+  check: scrubbed(m.check),
+  diff: scrubbed(m.diff),
+  create: scrubbed(async (inputs: Parameters<Module["create"]>[0]) => {
+    const result = await m.create(inputs);
+    claim(kind, result.id);
+    return result;
+  }),
+  read: scrubbed(m.read),
+  update: scrubbed(m.update),
+  delete: scrubbed(async (id: string, props: Parameters<Module["remove"]>[1]) => {
+    if (!isClaimed(kind, id)) await m.remove(id, props);
+  }),
 });
 
 /** One provider per resource kind, keyed by the kind the shims name. */
 export const providers = {
-  SecretsStore: asProvider(secretsStore),
-  StoreSecret: asProvider(storeSecret),
-  WorkerSecretBinding: asProvider(workerSecretBinding),
-  PreviousSecretCopy: asProvider(previousSecretCopy),
+  SecretsStore: asProvider("SecretsStore", secretsStore),
+  StoreSecret: asProvider("StoreSecret", storeSecret),
+  WorkerSecretBinding: asProvider("WorkerSecretBinding", workerSecretBinding),
+  PreviousSecretCopy: asProvider("PreviousSecretCopy", previousSecretCopy),
 };
 
 export type ResourceKind = keyof typeof providers;

@@ -14,6 +14,7 @@ const secrets = new Map<string, { scopes?: string[]; secretLabel: string }>();
 const renames = new Map<string, string>();
 const owned = new Set<string>();
 const adoptedStores = new Map<string, string>();
+const claimed = new Set<string>();
 
 /** A store not known yet (created in this deployment) is keyed as "?". */
 const secretKey = (accountId: string, storeId: string | undefined, name: string) => `${accountId}/${storeId ?? "?"}/${name}`;
@@ -84,4 +85,14 @@ export function planOwnedStore(accountId: string, name: string): void {
 
 export function isOwnedStore(accountId: string, name: string): boolean {
   return owned.has(`${accountId}/stores/${name}`);
+}
+
+/** Records that a create in this deployment returned the object `id` of this kind: it belongs to that resource now. */
+export function claim(kind: string, id: string): void {
+  claimed.add(`${kind}/${id}`);
+}
+
+/** Whether a create in this deployment took over `id` (so deleting the resource it replaced must leave it). */
+export function isClaimed(kind: string, id: string): boolean {
+  return claimed.has(`${kind}/${id}`);
 }

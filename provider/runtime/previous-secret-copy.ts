@@ -14,6 +14,14 @@ import { field, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
 
+/**
+ * The comment on a previous-value copy. It names the secret and the rotation that made it, so a
+ * retried rotation never copies twice and a secret we did not make is never taken for a copy.
+ */
+export const copyComment = (name: string, version: number) => `previous value of ${name} (kept by rotation to version ${version})`;
+export const isCopyOf = (comment: string, names: string[]) =>
+  names.some((n) => comment.startsWith(`previous value of ${n} (kept by rotation to version `));
+
 export async function check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   for (const key of ["storeId", "secretId", "previousName"]) field(news, key, z.string().min(1), failures, "a non-empty string");
@@ -52,8 +60,15 @@ export async function update(_id: string, _olds: Props, news: Props): Promise<pu
   return { outs: await reportOrFail(news) };
 }
 
-/** Deletes the copy this resource reported (by id: a secret that took the name since is left alone). */
+/**
+ * Deletes the copy. It is found by name, since a rotation run alone (`pulumi up --target` the
+ * secret) makes a new copy without updating this resource; a secret under that name is deleted only
+ * when it is the copy this resource reported or its comment marks it as a copy of this secret.
+ */
 export async function remove(_id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
-  if (props.previousId) await api.deleteSecret(settings.api, settings.accountId, props.storeId, props.previousId);
+  const copy = await api.findSecretByName(settings.api, settings.accountId, props.storeId, props.previousName);
+  if (copy && (copy.id === props.previousId || isCopyOf(copy.comment, [props.secretName]))) {
+    await api.deleteSecret(settings.api, settings.accountId, props.storeId, copy.id);
+  }
 }

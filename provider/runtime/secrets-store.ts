@@ -32,7 +32,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
         if (same && !adopt) {
           failures.push({
             property: "name",
-            reason: `A store named "${name}" already exists in account ${settings.accountId} (id ${same.id}). Set \`adopt: true\` to manage it with this resource.`,
+            reason: `A store named "${name}" already exists in account ${settings.accountId} (id ${same.id}). Set \`adopt: true\` to manage it with this resource. If this resource already manages it and you asked for a replacement (\`pulumi up --replace\`, \`pulumi state taint\`): Pulumi checks a replacement as a new resource, so set \`adopt: true\` for that run; the replacement then takes over the same store, and nothing is deleted.`,
           });
         } else if (same) {
           planStoreId(settings.accountId, same.id);

@@ -6,7 +6,6 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
 import { ignoreNotFound } from "../api/error";
-import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, asCheckFailure, GONE, partialFailure } from "./failures";
 import { isOwned, planOwned, planRename, plannedRename, planSecret, plannedStoreId, reserveQuota } from "./plan";
 import {
@@ -19,23 +18,18 @@ import {
   valueSizeProblem,
   type CheckFailure,
 } from "./rules";
-import { isFingerprint, newSalt, recall, remember } from "./values";
+import { accountIdFor, resolveSettings, type Settings } from "./config";
+import { isFingerprint, recall, remember, saltFor } from "./values";
+import { copyComment, isCopyOf } from "./previous-secret-copy";
 
 type Props = Record<string, any>;
 
 const Rotation = z.object({ keepPrevious: z.boolean(), previousName: z.string().optional() }).strict();
 const DuplicateOf = z.object({ secretId: z.string().min(1) }).strict();
+const ValueFrom = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict();
 
 /** How long create/update wait for a `pending` secret to become `active`. */
 const ACTIVE_WAIT_MS = 15_000;
-
-/**
- * The comment on a previous-value copy. It names the secret and the rotation that made it, so a
- * retried rotation never copies twice and a secret we did not make is never taken for a copy.
- */
-const copyComment = (name: string, version: number) => `previous value of ${name} (kept by rotation to version ${version})`;
-const isCopyOf = (comment: string, names: string[]) =>
-  names.some((n) => comment.startsWith(`previous value of ${n} (kept by rotation to version `));
 
 /** The checked inputs of a StoreSecret: what the state keeps as its inputs. */
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
@@ -49,6 +43,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
   const rotation = field(news, "rotation", Rotation.optional(), failures, "`{ keepPrevious: boolean, previousName?: string }`");
   const duplicateOf = field(news, "duplicateOf", DuplicateOf.optional(), failures, "`{ secretId: string }`");
+  const valueFrom = field(news, "valueFrom", ValueFrom.optional(), failures, '`{ env: "NAME" }`, the name of an environment variable such as "STRIPE_KEY"');
 
   if (name !== undefined) {
     const problem = secretNameProblem("name", name);
@@ -64,31 +59,13 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     comment: isUnknown(news.comment) ? UNKNOWN : (comment ?? ""),
     adopt,
     allowLargeValue: isUnknown(news.allowLargeValue) ? UNKNOWN : allowLargeValue,
-    valueSalt: typeof olds.valueSalt === "string" ? olds.valueSalt : newSalt(),
   };
   if (accountId !== undefined || isUnknown(news.accountId)) inputs.accountId = news.accountId;
   if (duplicateOf || isUnknown(news.duplicateOf)) inputs.duplicateOf = news.duplicateOf;
+  if (valueFrom) inputs.valueFrom = valueFrom;
 
-  // The value: fingerprinted, never returned.
-  const raw = news.value;
-  if (raw !== undefined && duplicateOf) {
-    failures.push({ property: "value", reason: "Set either `value` or `duplicateOf`, not both: a duplicate takes its value from the source secret." });
-  } else if (raw === undefined && !duplicateOf && !adopt && !isUnknown(news.duplicateOf)) {
-    failures.push({
-      property: "value",
-      reason: "`value` is required. Pass it from secret config, e.g. `value: cfg.requireSecret(\"stripeKey\")`; or use `duplicateOf` to copy another secret, or `adopt: true` to keep an existing secret's value.",
-    });
-  } else if (isUnknown(raw)) {
-    inputs.value = UNKNOWN;
-  } else if (raw !== undefined) {
-    if (typeof raw !== "string") {
-      failures.push({ property: "value", reason: "`value` must be a string." });
-    } else {
-      const problem = isUnknown(news.allowLargeValue) ? undefined : valueSizeProblem(raw, allowLargeValue);
-      if (problem) failures.push({ property: "value", reason: problem });
-      else inputs.value = remember(inputs.valueSalt, raw);
-    }
-  }
+  const value = await checkValue(olds, news, inputs, { name, accountId, duplicateOf, valueFrom, allowLargeValue }, failures);
+  if (value !== undefined) inputs.value = value;
 
   // A non-secret version that moves when the value does, so a reviewer sees a rotation in the preview.
   const oldVersion = typeof olds.valueVersion === "number" ? olds.valueVersion : 1;
@@ -113,6 +90,73 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     }
   }
   return { inputs, failures };
+}
+
+/** What {@link checkValue} needs besides the raw inputs. */
+interface ValueContext {
+  name?: string;
+  accountId?: string;
+  duplicateOf?: unknown;
+  valueFrom?: { env: string };
+  allowLargeValue: boolean;
+}
+
+/**
+ * The checked `value`: the fingerprint of the plaintext from `value` or `valueFrom`, whose
+ * plaintext stays in this process for create/update; UNKNOWN at preview when not known yet;
+ * undefined with `duplicateOf` or `adopt`. Never the plaintext.
+ */
+async function checkValue(olds: Props, news: Props, inputs: Props, ctx: ValueContext, failures: CheckFailure[]): Promise<string | undefined> {
+  let raw: unknown = news.value;
+  if (raw !== undefined && ctx.valueFrom) {
+    failures.push({ property: "valueFrom", reason: "Set either `value` or `valueFrom`, not both." });
+    return undefined;
+  }
+  if (ctx.valueFrom) {
+    raw = process.env[ctx.valueFrom.env];
+    if (raw === undefined || raw === "") {
+      failures.push({
+        property: "valueFrom",
+        reason: `\`valueFrom.env\`: the environment variable ${ctx.valueFrom.env} is not set where \`pulumi\` runs. Set it before \`pulumi preview\` and \`pulumi up\` (in CI, from the job's secret store, e.g. \`env: ${ctx.valueFrom.env}: \${{ secrets.${ctx.valueFrom.env} }}\`).`,
+      });
+      return undefined;
+    }
+  }
+  if (raw !== undefined && ctx.duplicateOf) {
+    failures.push({ property: "value", reason: "Set either `value` or `duplicateOf`, not both: a duplicate takes its value from the source secret." });
+    return undefined;
+  }
+  if (raw === undefined) {
+    if (!ctx.duplicateOf && !inputs.adopt && !isUnknown(news.duplicateOf)) {
+      failures.push({
+        property: "value",
+        reason: '`value` is required. Pass it from secret config (`value: cfg.requireSecret("stripeKey")`) or from the environment (`valueFrom: { env: "STRIPE_KEY" }`); or use `duplicateOf` to copy another secret, or `adopt: true` to keep an existing secret\'s value.',
+      });
+    }
+    return undefined;
+  }
+  if (isUnknown(raw)) return UNKNOWN;
+  if (typeof raw !== "string") {
+    failures.push({ property: "value", reason: "`value` must be a string." });
+    return undefined;
+  }
+  if (isFingerprint(raw)) {
+    // `ignoreChanges: ["value"]`: the engine hands back the fingerprint this check stored.
+    if (raw === olds.value) return raw;
+    failures.push({
+      property: "value",
+      reason: "`value` holds a fingerprint from the Pulumi state, not a secret value. With `ignoreChanges: [\"value\"]` the engine passes the stored fingerprint when the secret has to be created again (a replacement or a new stack): remove `value` from `ignoreChanges` for that run, so the value from the program is written.",
+    });
+    return undefined;
+  }
+  const problem = isUnknown(news.allowLargeValue) ? undefined : valueSizeProblem(raw, ctx.allowLargeValue);
+  if (problem) {
+    failures.push({ property: ctx.valueFrom ? "valueFrom" : "value", reason: problem });
+    return undefined;
+  }
+  const account = accountIdFor(ctx.accountId);
+  if (ctx.name === undefined || account === undefined) return UNKNOWN;
+  return remember(saltFor(account, ctx.name), raw);
 }
 
 /**
@@ -145,7 +189,7 @@ async function checkAgainstAccount(
     if (existing && !inputs.adopt && !owned) {
       failures.push({
         property: "name",
-        reason: `A secret named "${name}" already exists in store ${storeId} (id ${existing.id}) and this resource does not manage it. Set \`adopt: true\` to take it over (its value, scopes and comment are then set from this program), or choose another name.`,
+        reason: `A secret named "${name}" already exists in store ${storeId} (id ${existing.id}) and this resource does not manage it. Set \`adopt: true\` to take it over (its value, scopes and comment are then set from this program), or choose another name. If this resource already manages it and you asked for a replacement (\`pulumi up --replace\`, \`pulumi state taint\`): Pulumi checks a replacement as a new resource, and a secret keeps its name, so set \`adopt: true\` for that run; the replacement then takes over the same secret and writes it from the program, and nothing is deleted.`,
       });
       return;
     }
@@ -203,7 +247,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 
 /** The plaintext for `inputs.value`, or a clear error: an empty or wrong value is never written. */
 function plaintextOf(inputs: Props, secretName: string): string {
-  const value = recall(inputs.valueSalt, inputs.value);
+  const value = recall(inputs.value);
   if (value === undefined) {
     throw new Error(
       `The value of secret "${secretName}" is not in this provider process's memory: Pulumi state never holds it, and it reaches create/update only from the check of the same deployment. Run \`pulumi up\` again (a plain \`pulumi up\`, which checks every resource) so the value from your program is written.`,
@@ -315,7 +359,9 @@ export async function update(id: string, olds: Props, news: Props): Promise<pulu
   const settings = resolveSettings(news.accountId ?? olds.accountId);
   const { storeId, name, scopes, comment } = news as { storeId: string; name: string; scopes: string[]; comment: string };
   const patch: api.SecretPatch = {};
-  if (news.value !== undefined && news.value !== olds.value) patch.value = plaintextOf(news, name);
+  // Written when the program's value changed, or when the live value is not known to be ours (a
+  // failed write, or a change outside Pulumi that refresh found).
+  if (news.value !== undefined && (news.value !== olds.value || !isFingerprint(olds.value))) patch.value = plaintextOf(news, name);
   if (!sameSet(scopes, olds.scopes)) patch.scopes = scopes;
   if (comment !== (olds.comment ?? "")) patch.comment = comment;
 

@@ -1,6 +1,12 @@
+import { findPulumi } from "../tools/pulumi-cli";
 import { packedPackage } from "./rig/package";
 
-/** Packs the built package once, before any test process starts; they inherit RIG_PACKAGE_TGZ. */
+/**
+ * Before any test process starts: the `pulumi` CLI must be there (the end-to-end suites run
+ * through it; without it the run fails and says how to get one, it never skips), and the built
+ * package is packed once (test processes inherit RIG_PACKAGE_TGZ).
+ */
 export default function setup(): void {
+  findPulumi();
   process.env.RIG_PACKAGE_TGZ = packedPackage();
 }

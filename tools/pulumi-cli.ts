@@ -67,7 +67,7 @@ export class PulumiStack {
 
   /** Creates (or selects) the stack in the file backend. */
   async init(): Promise<void> {
-    const created = await this.run(["stack", "init", this.options.stack, "--secrets-provider", "passphrase"]);
+    const created = await this.run(["stack", "init", this.options.stack, "--secrets-provider", "passphrase"], { quiet: true });
     if (created.code !== 0 && !/already exists/.test(created.stderr)) throw failure(created);
     await this.cli(["stack", "select", this.options.stack]);
   }
@@ -82,7 +82,7 @@ export class PulumiStack {
   }
 
   /** Runs `pulumi <args>` in the program directory; never throws on a non-zero exit. */
-  run(args: string[], extra: { env?: NodeJS.ProcessEnv; input?: string; signal?: AbortSignal } = {}): Promise<CliResult> {
+  run(args: string[], extra: { env?: NodeJS.ProcessEnv; input?: string; signal?: AbortSignal; quiet?: boolean } = {}): Promise<CliResult> {
     const started = Date.now();
     const fullArgs = [...args, "--non-interactive", "--color", "never", "--cwd", this.options.programDir];
     const env: NodeJS.ProcessEnv = {
@@ -97,17 +97,18 @@ export class PulumiStack {
       PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
       PULUMI_SUPPRESS_COPILOT_LINK: "true",
     };
+    const show = extra.quiet ? undefined : this.options.onOutput;
     return new Promise((resolve, reject) => {
       const child = spawn(this.pulumi, fullArgs, { cwd: this.options.programDir, env, stdio: ["pipe", "pipe", "pipe"], signal: extra.signal });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => {
         stdout += d.toString();
-        this.options.onOutput?.(d.toString());
+        show?.(d.toString());
       });
       child.stderr.on("data", (d: Buffer) => {
         stderr += d.toString();
-        this.options.onOutput?.(d.toString());
+        show?.(d.toString());
       });
       child.on("error", (err) => (err.name === "AbortError" ? undefined : reject(err)));
       child.on("close", (code, signal) => resolve({ args, code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - started }));
@@ -115,9 +116,9 @@ export class PulumiStack {
     });
   }
 
-  /** Like {@link run}, but throws with the CLI's output when the command fails. */
+  /** Like {@link run}, but quiet, and throws with the CLI's output when the command fails. */
   async cli(args: string[], extra: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
-    const result = await this.run(args, extra);
+    const result = await this.run(args, { ...extra, quiet: true });
     if (result.code !== 0) throw failure(result);
     return result;
   }

@@ -8,7 +8,7 @@ import * as storeSecret from "./store-secret";
 import * as workerSecretBinding from "./worker-secret-binding";
 import { setStackConfig, type StackConfig } from "./config";
 import { scrubbed } from "./failures";
-import { claim, isClaimed } from "./plan";
+import { isClaimed, type ResourceKindName } from "./plan";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
 export function configure(req: { config: StackConfig }): void {
@@ -19,19 +19,15 @@ type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBind
 
 /**
  * The provider of one kind, as the shims call it. Two rules hold for every kind:
- * - an object that a create in this deployment returned is never deleted by this deployment: a
- *   replacement that took over the same object (`adopt`, a binding's fixed id, `pulumi up --replace`)
- *   must not lose it when the engine deletes the resource it replaces;
+ * - an object that a create in this deployment took over (see {@link claim}) is never deleted by
+ *   this deployment: a replacement that took over the same object (`adopt`, a binding's fixed id,
+ *   `pulumi up --replace`) must not lose it when the engine deletes the resource it replaces;
  * - no error leaves with a secret value in it (see {@link scrubbed}).
  */
-const asProvider = (kind: string, m: Module) => ({
+const asProvider = (kind: ResourceKindName, m: Module) => ({
   check: scrubbed(m.check),
   diff: scrubbed(m.diff),
-  create: scrubbed(async (inputs: Parameters<Module["create"]>[0]) => {
-    const result = await m.create(inputs);
-    claim(kind, result.id);
-    return result;
-  }),
+  create: scrubbed(m.create),
   read: scrubbed(m.read),
   update: scrubbed(m.update),
   delete: scrubbed(async (id: string, props: Parameters<Module["remove"]>[1]) => {

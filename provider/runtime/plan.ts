@@ -87,12 +87,18 @@ export function isOwnedStore(accountId: string, name: string): boolean {
   return owned.has(`${accountId}/stores/${name}`);
 }
 
-/** Records that a create in this deployment returned the object `id` of this kind: it belongs to that resource now. */
-export function claim(kind: string, id: string): void {
+export type ResourceKindName = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "PreviousSecretCopy";
+
+/**
+ * Records that a create in this deployment took over the existing object `id` of this kind
+ * instead of making a new one: it belongs to the new resource now, and deleting the resource it
+ * replaces (same id) must leave it.
+ */
+export function claim(kind: ResourceKindName, id: string): void {
   claimed.add(`${kind}/${id}`);
 }
 
-/** Whether a create in this deployment took over `id` (so deleting the resource it replaced must leave it). */
-export function isClaimed(kind: string, id: string): boolean {
+/** Whether a create in this deployment took over `id`. */
+export function isClaimed(kind: ResourceKindName, id: string): boolean {
   return claimed.has(`${kind}/${id}`);
 }

@@ -10,6 +10,7 @@ import { z } from "zod";
 import * as api from "../api/secrets-store";
 import { resolveSettings } from "./config";
 import { GONE } from "./failures";
+import { claim } from "./plan";
 import { field, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
@@ -48,7 +49,9 @@ async function reportOrFail(inputs: Props): Promise<Props> {
 
 export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
   const outs = await reportOrFail(inputs);
-  return { id: `${outs.accountId}/${inputs.storeId}/${inputs.previousName}`, outs };
+  const id = `${outs.accountId}/${inputs.storeId}/${inputs.previousName}`;
+  claim("PreviousSecretCopy", id); // the StoreSecret made the copy; this resource only reports it
+  return { id, outs };
 }
 
 export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {

@@ -5,7 +5,7 @@ import * as api from "../api/secrets-store";
 import { ignoreNotFound } from "../api/error";
 import { maxStoresPerAccount, resolveSettings } from "./config";
 import { accountReplaces, asCheckFailure, GONE } from "./failures";
-import { isOwnedStore, planOwnedStore, planStoreId } from "./plan";
+import { claim, isOwnedStore, planOwnedStore, planStoreId } from "./plan";
 import { field, isUnknown, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
@@ -67,6 +67,7 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   const settings = resolveSettings(inputs.accountId);
   let store: api.Store | undefined;
   if (inputs.adopt) store = (await api.listStores(settings.api, settings.accountId)).find((s) => s.name === inputs.name);
+  if (store) claim("SecretsStore", store.id);
   store ??= await api.createStore(settings.api, settings.accountId, inputs.name);
   return { id: store.id, outs: outputsOf(inputs, settings.accountId, store) };
 }

@@ -7,7 +7,7 @@ import { z } from "zod";
 import * as api from "../api/secrets-store";
 import { ignoreNotFound } from "../api/error";
 import { accountReplaces, asCheckFailure, GONE, partialFailure } from "./failures";
-import { isOwned, planOwned, planRename, plannedRename, planSecret, plannedStoreId, reserveQuota } from "./plan";
+import { claim, isOwned, planOwned, planRename, plannedRename, planSecret, plannedStoreId, reserveQuota } from "./plan";
 import {
   field,
   isUnknown,
@@ -312,6 +312,7 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   if (inputs.adopt) {
     const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, name);
     if (existing) {
+      claim("StoreSecret", existing.id);
       secret = await api.patchSecret(settings.api, settings.accountId, storeId, existing.id, { ...(value !== undefined ? { value } : {}), scopes, comment });
     }
   }

@@ -9,7 +9,7 @@ import * as workersApi from "../api/workers";
 import { ignoreNotFound } from "../api/error";
 import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, asCheckFailure, GONE } from "./failures";
-import { plannedSecret, plannedStoreId } from "./plan";
+import { claim, plannedSecret, plannedStoreId } from "./plan";
 import { BINDING_NAME, field, isUnknown, secretNameProblem, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
@@ -147,30 +147,34 @@ function outputsOf(p: Props, accountId: string): Props {
 /**
  * Read-merge-write of one binding (`undefined` removes it), serialised per script. Only a
  * `secrets_store_secret` binding of that name is replaced or removed; any other kind is left alone.
+ * Returns whether such a binding was there before.
  */
-async function writeBinding(settings: Settings, p: Props, next: Binding | undefined): Promise<void> {
-  await withScriptLock(`${settings.accountId}/${p.scriptName}`, async () => {
+async function writeBinding(settings: Settings, p: Props, next: Binding | undefined): Promise<boolean> {
+  return withScriptLock(`${settings.accountId}/${p.scriptName}`, async () => {
     const script = await readScript(settings, p.scriptName);
     if (!script) {
-      if (!next) return; // A Worker already gone has no binding to remove.
+      if (!next) return false; // A Worker already gone has no binding to remove.
       throw new Error(`Worker "${p.scriptName}" does not exist in account ${settings.accountId}; deploy it before binding secrets to it.`);
     }
     const existing = script.bindings.find((b) => b.name === p.bindingName);
     const replaceable = existing?.type === STORE_BINDING;
-    if (!next && !replaceable) return;
+    if (!next && !replaceable) return false;
     if (next && existing && !replaceable) {
       throw new Error(`Worker "${p.scriptName}" already has a binding named "${p.bindingName}" (${describe(existing)}) that this resource does not manage; nothing was changed.`);
     }
     const bindings = script.bindings.filter((b) => b.name !== p.bindingName).map(keep);
     if (next) bindings.push(next);
     await workersApi.putScriptBindings(settings.api, settings.accountId, p.scriptName, bindings);
+    return replaceable;
   });
 }
 
 export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
   const settings = resolveSettings(inputs.accountId);
-  await writeBinding(settings, inputs, ourBinding(inputs));
-  return { id: `${settings.accountId}/${inputs.scriptName}/${inputs.bindingName}`, outs: outputsOf(inputs, settings.accountId) };
+  const id = `${settings.accountId}/${inputs.scriptName}/${inputs.bindingName}`;
+  const existed = await writeBinding(settings, inputs, ourBinding(inputs));
+  if (existed) claim("WorkerSecretBinding", id); // the id is fixed: a replacement takes over the binding
+  return { id, outs: outputsOf(inputs, settings.accountId) };
 }
 
 export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {

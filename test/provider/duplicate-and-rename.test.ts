@@ -58,6 +58,7 @@ describe("StoreSecret without a value in the program: duplicateOf, adopt, rename
     const adopted = secret("adopted");
     await adopted.up({ storeId, name: "legacy_name", adopt: true, scopes: ["workers"] });
     expect(await rig.secretSha256(adopted.id)).toBe(sha256("value-set-in-dashboard"));
+    await rig.restartHost(); // the rename is a later `pulumi up`, with a fresh provider process
     const before = (await rig.requests()).length;
     expect(await adopted.up({ storeId, name: "modern_name", adopt: true, scopes: ["workers"] })).toBe("replace");
     const writes = (await rig.writesSince(before)).map((w) => `${w.method} ${w.path.split("/").pop()}`);

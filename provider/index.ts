@@ -10,5 +10,6 @@ export {
   type WranglerSecretsStoreSecret,
   type WorkersScriptStoreBinding,
 } from "./resources/worker-secret-binding";
+export { WorkerSecretBindings, type WorkerSecretBindingsArgs } from "./resources/worker-secret-bindings";
 export { PreviousSecretCopy, type PreviousSecretCopyArgs } from "./resources/previous-secret-copy";
 export { CloudflareApiError } from "./api/error";

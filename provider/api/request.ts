@@ -5,6 +5,7 @@
 import { request, FormData } from "undici";
 import { z } from "zod";
 import { CloudflareApiError, type CloudflareMessage } from "./error";
+import { limiterFor, type RateBudget } from "./rate-limit";
 
 export { FormData };
 
@@ -30,6 +31,8 @@ export interface ApiSettings {
   /** Per-request timeout (headers and body). */
   timeoutMs?: number;
   retry?: Partial<RetryPolicy>;
+  /** The request budget shared by every request with this token in this process (default: Cloudflare's 1,200 per 5 minutes). */
+  rateBudget?: RateBudget;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, maxTotalMs: 90_000, baseDelayMs: 300, maxDelayMs: 10_000 };
@@ -106,12 +109,16 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
   const idempotent = options.idempotent ?? options.method !== "POST";
   const url = buildUrl(settings.baseUrl, options.path, options.query);
   const where = pathForErrors(url);
-  const started = Date.now();
+  const limiter = limiterFor(settings.apiToken, settings.rateBudget);
   const timeout = settings.timeoutMs ?? 30_000;
+  // Time spent waiting for room in the shared budget does not count against the retry budget.
+  await limiter.acquire();
+  const started = Date.now();
 
   for (let attempt = 1; ; attempt++) {
     let retryAfterMs: number | undefined;
     let failure: CloudflareApiError;
+    if (attempt > 1) await limiter.acquire();
     try {
       const headers: Record<string, string> = {
         authorization: `Bearer ${settings.apiToken}`,
@@ -152,6 +159,8 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
         parsed ? undefined : `non-JSON response`);
       if (res.statusCode !== 429 && !(RETRY_STATUS.has(res.statusCode) && idempotent)) throw failure;
       retryAfterMs = retryAfter(res.headers["retry-after"]);
+      // Everyone waits, not only this request: the next ones would be refused too.
+      if (res.statusCode === 429) limiter.pause(retryAfterMs ?? policy.baseDelayMs);
     } catch (err) {
       if (err instanceof CloudflareApiError) throw err;
       const code = (err as { code?: string }).code ?? (err as Error).name;

@@ -107,13 +107,38 @@ export interface NewSecret {
   comment?: string;
 }
 
+const newSecretBody = (s: NewSecret) => ({ name: s.name, value: s.value, scopes: s.scopes, ...(s.comment ? { comment: s.comment } : {}) });
+
 /** Creates one secret (see {@link createOnce} for an unknown outcome). */
 export async function createSecret(api: ApiSettings, accountId: string, storeId: string, secret: NewSecret): Promise<Secret> {
-  const body = [{ name: secret.name, value: secret.value, scopes: secret.scopes, ...(secret.comment ? { comment: secret.comment } : {}) }];
   return createOnce(
-    async () => (await cfRequest(api, { method: "POST", path: secretsPath(accountId, storeId), json: body, schema: z.array(Secret).length(1) })).result[0]!,
+    async () => (await createSecrets(api, accountId, storeId, [secret]))[0]!,
     () => findSecretByName(api, accountId, storeId, secret.name),
   );
+}
+
+/** Most secrets one create request takes. */
+export const MAX_SECRETS_PER_CREATE = 100;
+
+/**
+ * Creates up to {@link MAX_SECRETS_PER_CREATE} secrets in one request. All or nothing: when it
+ * fails, none was created (unless the outcome is unknown; the caller looks them up then). The
+ * result is in the order of `secrets`.
+ */
+export async function createSecrets(api: ApiSettings, accountId: string, storeId: string, secrets: NewSecret[]): Promise<Secret[]> {
+  const { result } = await cfRequest(api, {
+    method: "POST",
+    path: secretsPath(accountId, storeId),
+    json: secrets.map(newSecretBody),
+    schema: z.array(Secret).length(secrets.length),
+  });
+  const byName = new Map(result.map((s) => [s.name, s]));
+  return secrets.map((s) => byName.get(s.name) ?? result[secrets.indexOf(s)]!);
+}
+
+/** Deletes several secrets in one request (`{ ids }`). Fails whole when one of them is gone. */
+export async function deleteSecrets(api: ApiSettings, accountId: string, storeId: string, ids: string[]): Promise<void> {
+  await cfRequest(api, { method: "DELETE", path: secretsPath(accountId, storeId), json: { ids }, schema: Ignored });
 }
 
 export interface SecretPatch {

@@ -19,10 +19,10 @@ export async function getScriptSettings(api: ApiSettings, accountId: string, scr
 }
 
 /**
- * Replaces a script's whole binding list (`PATCH …/settings`, multipart with one `settings` JSON
- * part). Callers read, merge and write; see `mergeBindings` in the runtime.
+ * Sets a script's binding list (`PATCH …/settings`, multipart with one `settings` JSON part). The
+ * list is replaced whole: callers read, merge and write (see `applyBindingChanges` in the runtime).
  */
-export async function putScriptBindings(
+export async function patchScriptBindings(
   api: ApiSettings,
   accountId: string,
   scriptName: string,

@@ -2,6 +2,7 @@
  * Configuration, read at call time (or handed over by the host's `configure`), never at module
  * scope, so no token or account id is ever captured in the serialized provider.
  */
+import { CLOUDFLARE_RATE_BUDGET, type RateBudget } from "../api/rate-limit";
 import { CLOUDFLARE_API_BASE_URL, type ApiSettings } from "../api/request";
 
 /** What the dynamic provider host passes to `configure`: the whole stack config, keys namespaced. */
@@ -66,7 +67,7 @@ export function resolveSettings(resourceAccountId?: string): Settings {
   }
   const baseUrl =
     fromConfig("cloudflare-secrets-store:apiBaseUrl") ?? fromEnv("CLOUDFLARE_API_BASE_URL") ?? CLOUDFLARE_API_BASE_URL;
-  return { api: { apiToken, baseUrl }, accountId };
+  return { api: { apiToken, baseUrl, rateBudget: rateBudget() }, accountId };
 }
 
 /** How many stores an account may hold (`cloudflare-secrets-store:maxStores`; Cloudflare's beta limit is 1). */
@@ -74,4 +75,17 @@ export function maxStoresPerAccount(): number {
   const raw = fromConfig("cloudflare-secrets-store:maxStores");
   const n = raw === undefined ? 1 : Number(raw);
   return Number.isInteger(n) && n > 0 ? n : 1;
+}
+
+/**
+ * The request budget (`cloudflare-secrets-store:rateLimit`, "<requests>/<seconds>"; default
+ * Cloudflare's "1200/300"). Lower it when other tools share the token's budget.
+ */
+function rateBudget(): RateBudget {
+  const raw = fromConfig("cloudflare-secrets-store:rateLimit");
+  const match = raw === undefined ? undefined : /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
+  if (raw !== undefined && !match) {
+    throw new ConfigError("", `\`cloudflare-secrets-store:rateLimit\` is "${raw}"; write it as "<requests>/<seconds>", for example "1200/300" (Cloudflare's limit).`);
+  }
+  return match ? { requests: Math.max(1, Number(match[1])), windowMs: Math.max(1, Number(match[2])) * 1000 } : CLOUDFLARE_RATE_BUDGET;
 }

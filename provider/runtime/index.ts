@@ -6,6 +6,7 @@ import * as previousSecretCopy from "./previous-secret-copy";
 import * as secretsStore from "./secrets-store";
 import * as storeSecret from "./store-secret";
 import * as workerSecretBinding from "./worker-secret-binding";
+import * as workerSecretBindings from "./worker-secret-bindings";
 import { setStackConfig, type StackConfig } from "./config";
 import { scrubbed } from "./failures";
 import { isClaimed, type ResourceKindName } from "./plan";
@@ -15,7 +16,7 @@ export function configure(req: { config: StackConfig }): void {
   setStackConfig(req.config);
 }
 
-type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBinding | typeof previousSecretCopy;
+type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBinding | typeof workerSecretBindings | typeof previousSecretCopy;
 
 /**
  * The provider of one kind, as the shims call it. Two rules hold for every kind:
@@ -40,6 +41,7 @@ export const providers = {
   SecretsStore: asProvider("SecretsStore", secretsStore),
   StoreSecret: asProvider("StoreSecret", storeSecret),
   WorkerSecretBinding: asProvider("WorkerSecretBinding", workerSecretBinding),
+  WorkerSecretBindings: asProvider("WorkerSecretBindings", workerSecretBindings),
   PreviousSecretCopy: asProvider("PreviousSecretCopy", previousSecretCopy),
 };
 

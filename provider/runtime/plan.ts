@@ -87,7 +87,7 @@ export function isOwnedStore(accountId: string, name: string): boolean {
   return owned.has(`${accountId}/stores/${name}`);
 }
 
-export type ResourceKindName = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "PreviousSecretCopy";
+export type ResourceKindName = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "WorkerSecretBindings" | "PreviousSecretCopy";
 
 /**
  * Records that a create in this deployment took over the existing object `id` of this kind

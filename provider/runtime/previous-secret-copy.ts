@@ -11,6 +11,8 @@ import * as api from "../api/secrets-store";
 import { resolveSettings } from "./config";
 import { GONE } from "./failures";
 import { claim } from "./plan";
+import * as view from "./account-view";
+import * as batches from "./secret-batches";
 import { field, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
@@ -37,7 +39,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 
 async function report(inputs: Props): Promise<Props | undefined> {
   const settings = resolveSettings(inputs.accountId);
-  const copy = await api.findSecretByName(settings.api, settings.accountId, inputs.storeId, inputs.previousName);
+  const copy = await view.findSecret(settings, inputs.storeId, inputs.previousName);
   return copy && { ...inputs, accountId: settings.accountId, previousId: copy.id };
 }
 
@@ -70,8 +72,8 @@ export async function update(_id: string, _olds: Props, news: Props): Promise<pu
  */
 export async function remove(_id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
-  const copy = await api.findSecretByName(settings.api, settings.accountId, props.storeId, props.previousName);
+  const copy = await view.findSecret(settings, props.storeId, props.previousName);
   if (copy && (copy.id === props.previousId || isCopyOf(copy.comment, [props.secretName]))) {
-    await api.deleteSecret(settings.api, settings.accountId, props.storeId, copy.id);
+    await batches.deleteSecret(settings, props.storeId, copy.id);
   }
 }

@@ -6,6 +6,7 @@ import { ignoreNotFound } from "../api/error";
 import { maxStoresPerAccount, resolveSettings } from "./config";
 import { accountReplaces, asCheckFailure, GONE } from "./failures";
 import { claim, isOwnedStore, planOwnedStore, planStoreId } from "./plan";
+import * as view from "./account-view";
 import { field, isUnknown, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
@@ -26,7 +27,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
       // The engine checks a replacement again without olds: remember which store is ours.
       if (olds.name !== undefined) planOwnedStore(settings.accountId, olds.name);
       if (isNew) {
-        const stores = await api.listStores(settings.api, settings.accountId);
+        const stores = await view.listStores(settings);
         const same = stores.find((s) => s.name === name);
         const others = stores.filter((s) => s.name !== name && !isOwnedStore(settings.accountId, s.name));
         if (same && !adopt) {
@@ -66,9 +67,12 @@ function outputsOf(inputs: Props, accountId: string, store: api.Store): Props {
 export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
   const settings = resolveSettings(inputs.accountId);
   let store: api.Store | undefined;
-  if (inputs.adopt) store = (await api.listStores(settings.api, settings.accountId)).find((s) => s.name === inputs.name);
+  if (inputs.adopt) store = (await view.listStores(settings)).find((s) => s.name === inputs.name);
   if (store) claim("SecretsStore", store.id);
-  store ??= await api.createStore(settings.api, settings.accountId, inputs.name);
+  if (!store) {
+    store = await api.createStore(settings.api, settings.accountId, inputs.name);
+    view.noteStore(settings, store);
+  }
   return { id: store.id, outs: outputsOf(inputs, settings.accountId, store) };
 }
 
@@ -84,7 +88,7 @@ export async function update(_id: string, olds: Props, news: Props): Promise<pul
 
 export async function remove(id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
-  const secrets = await ignoreNotFound(api.listSecrets(settings.api, settings.accountId, id));
+  const secrets = await view.storeSecrets(settings, id);
   if (!secrets) return;
   if (secrets.length > 0 && !props.forceDestroy) {
     throw new Error(

@@ -5,7 +5,6 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
-import { ignoreNotFound } from "../api/error";
 import { accountReplaces, asCheckFailure, GONE, partialFailure } from "./failures";
 import { claim, isOwned, planOwned, planRename, plannedRename, planSecret, plannedStoreId, reserveQuota } from "./plan";
 import {
@@ -20,6 +19,8 @@ import {
 } from "./rules";
 import { accountIdFor, resolveSettings, type Settings } from "./config";
 import { isFingerprint, recall, remember, saltFor } from "./values";
+import * as view from "./account-view";
+import * as batches from "./secret-batches";
 import { copyComment, isCopyOf } from "./previous-secret-copy";
 
 type Props = Record<string, any>;
@@ -27,9 +28,6 @@ type Props = Record<string, any>;
 const Rotation = z.object({ keepPrevious: z.boolean(), previousName: z.string().optional() }).strict();
 const DuplicateOf = z.object({ secretId: z.string().min(1) }).strict();
 const ValueFrom = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict();
-
-/** How long create/update wait for a `pending` secret to become `active`. */
-const ACTIVE_WAIT_MS = 15_000;
 
 /** The checked inputs of a StoreSecret: what the state keeps as its inputs. */
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
@@ -178,7 +176,7 @@ async function checkAgainstAccount(
 ): Promise<void> {
   const settings = resolveSettings(accountId);
   const storeId = knownStoreId ?? plannedStoreId(settings.accountId);
-  const find = (n: string) => (storeId === undefined ? undefined : api.findSecretByName(settings.api, settings.accountId, storeId, n));
+  const find = (n: string) => (storeId === undefined ? undefined : view.findSecret(settings, storeId, n));
   const isNew = olds.name === undefined;
   const moved = !isNew && (olds.name !== name || olds.storeId !== knownStoreId);
   if (!isNew && !moved) planOwned(settings.accountId, storeId, name);
@@ -256,14 +254,18 @@ function plaintextOf(inputs: Props, secretName: string): string {
   return value;
 }
 
-async function waitForActive(settings: Settings, secret: api.Secret): Promise<api.Secret> {
-  const deadline = Date.now() + ACTIVE_WAIT_MS;
-  let current = secret;
-  for (let delay = 100; current.status === "pending" && Date.now() < deadline; delay = Math.min(delay * 2, 2000)) {
-    await new Promise((r) => setTimeout(r, delay));
-    current = await api.getSecret(settings.api, settings.accountId, current.store_id, current.id);
-  }
-  return current;
+/** PATCHes a secret and records the answer in this deployment's view. */
+async function patchSecret(settings: Settings, storeId: string, id: string, patch: api.SecretPatch): Promise<api.Secret> {
+  const secret = await api.patchSecret(settings.api, settings.accountId, storeId, id, patch);
+  view.noteSecret(settings, secret);
+  return secret;
+}
+
+/** Duplicates a secret and records the copy in this deployment's view. */
+async function duplicateSecret(settings: Settings, storeId: string, sourceId: string, copy: api.DuplicateSecret): Promise<api.Secret> {
+  const secret = await api.duplicateSecret(settings.api, settings.accountId, storeId, sourceId, copy);
+  view.noteSecret(settings, secret);
+  return secret;
 }
 
 function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previousId?: string): Props {
@@ -288,16 +290,16 @@ function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previo
  * is never a second one. A secret under that name that is not a copy of this one is never touched.
  */
 async function copyPrevious(settings: Settings, storeId: string, sourceId: string, name: string, previousName: string, scopes: string[], version: number): Promise<string> {
-  const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, previousName);
+  const existing = await view.findSecret(settings, storeId, previousName);
   const comment = copyComment(name, version);
   if (existing?.comment === comment) return existing.id;
   if (existing) {
     if (!existing.comment.startsWith("previous value of ")) {
       throw new Error(`Secret "${previousName}" (id ${existing.id}) is not a previous-value copy; rotation of "${name}" left it alone. Choose another \`rotation.previousName\`.`);
     }
-    await api.deleteSecret(settings.api, settings.accountId, storeId, existing.id);
+    await batches.deleteSecret(settings, storeId, existing.id);
   }
-  const copy = await api.duplicateSecret(settings.api, settings.accountId, storeId, sourceId, { name: previousName, scopes, comment });
+  const copy = await duplicateSecret(settings, storeId, sourceId, { name: previousName, scopes, comment });
   return copy.id;
 }
 
@@ -310,24 +312,25 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
 
   let secret: api.Secret | undefined;
   if (inputs.adopt) {
-    const existing = await api.findSecretByName(settings.api, settings.accountId, storeId, name);
+    const existing = await view.findSecret(settings, storeId, name);
     if (existing) {
       claim("StoreSecret", existing.id);
-      secret = await api.patchSecret(settings.api, settings.accountId, storeId, existing.id, { ...(value !== undefined ? { value } : {}), scopes, comment });
+      secret = await patchSecret(settings, storeId, existing.id, { ...(value !== undefined ? { value } : {}), scopes, comment });
     }
   }
   if (!secret && source) {
-    secret = await api.duplicateSecret(settings.api, settings.accountId, storeId, source, { name, scopes, comment });
+    secret = await duplicateSecret(settings, storeId, source, { name, scopes, comment });
   }
   if (!secret) {
     if (value === undefined) {
       throw new Error(`Secret "${name}" does not exist in store ${storeId}, so there is nothing to adopt; give it a \`value\` (or \`duplicateOf\`) to create it.`);
     }
-    secret = await api.createSecret(settings.api, settings.accountId, storeId, { name, value, scopes, comment });
+    secret = await batches.createSecret(settings, storeId, { name, value, scopes, comment });
   }
 
+  // A new secret may come back `pending`; its status is reported as Cloudflare gives it (refresh
+  // updates it), never waited for: a wait would cost a read per secret.
   try {
-    secret = await waitForActive(settings, secret);
     let previousId: string | undefined;
     if (inputs.previousName) {
       previousId = await copyPrevious(settings, storeId, secret.id, name, inputs.previousName, scopes, inputs.valueVersion);
@@ -340,7 +343,8 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
 
 export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
   const settings = resolveSettings(props.accountId);
-  const secret = await ignoreNotFound(api.getSecret(settings.api, settings.accountId, props.storeId, id));
+  // Every secret of a store is read with one list per deployment, not one request each.
+  const secret = await view.secretById(settings, props.storeId, id);
   if (!secret) return GONE;
   const outs = outputsOf(props, settings, secret, props.previousId);
   if (props.modified && secret.modified !== props.modified && isFingerprint(props.value)) {
@@ -349,7 +353,7 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
     outs.drift = `Secret "${secret.name}" was modified outside Pulumi at ${secret.modified}; its value may differ from the program's, so the next \`pulumi up\` writes the value from code again.`;
   }
   if (props.previousName) {
-    const copy = await api.findSecretByName(settings.api, settings.accountId, props.storeId, props.previousName);
+    const copy = await view.findSecret(settings, props.storeId, props.previousName);
     if (copy) outs.previousId = copy.id;
     else delete outs.previousId;
   }
@@ -373,25 +377,24 @@ export async function update(id: string, olds: Props, news: Props): Promise<pulu
     // Keep what is live now as the previous value before the new one is written.
     previousId = await copyPrevious(settings, storeId, id, name, news.previousName, scopes, news.valueVersion);
   } else if (news.previousName && previousId && patch.scopes) {
-    await api.patchSecret(settings.api, settings.accountId, storeId, previousId, { scopes });
+    await patchSecret(settings, storeId, previousId, { scopes });
   }
   let secret: api.Secret;
   try {
     secret = Object.keys(patch).length
-      ? await api.patchSecret(settings.api, settings.accountId, storeId, id, patch)
-      : await api.getSecret(settings.api, settings.accountId, storeId, id);
+      ? await patchSecret(settings, storeId, id, patch)
+      : ((await view.secretById(settings, storeId, id)) ?? (await api.getSecret(settings.api, settings.accountId, storeId, id)));
   } catch (err) {
     // The write may have landed: record the value as unknown so the next `up` writes it again,
     // whatever the program says by then (a revert included).
     const unknownValue = patch.value !== undefined ? { value: "unknown-after-failed-write" } : {};
     throw partialFailure(err, id, { ...olds, ...unknownValue, ...(previousId ? { previousId } : {}), __provider: news.__provider });
   }
-  secret = await waitForActive(settings, secret);
   return { outs: outputsOf(news, settings, secret, previousId) };
 }
 
 /** Deletes the secret. Its previous-value copy is deleted by its own PreviousSecretCopy. */
 export async function remove(id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
-  await api.deleteSecret(settings.api, settings.accountId, props.storeId, id);
+  await batches.deleteSecret(settings, props.storeId, id);
 }

@@ -4,33 +4,20 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import * as secretsApi from "../api/secrets-store";
 import * as workersApi from "../api/workers";
-import { ignoreNotFound } from "../api/error";
 import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, asCheckFailure, GONE } from "./failures";
 import { claim, plannedSecret, plannedStoreId } from "./plan";
+import * as view from "./account-view";
+import { Batcher, type Outcome } from "./batch";
 import { BINDING_NAME, field, isUnknown, secretNameProblem, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
 type Binding = workersApi.Binding;
 
 /** Worker names: lowercase letters, digits, `-` and `_`, up to 63 characters. */
-const SCRIPT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-const STORE_BINDING = "secrets_store_secret";
-
-const locks = new Map<string, Promise<unknown>>();
-
-/** Runs `fn` after every earlier change to the same script in this process: the binding list is replaced whole. */
-async function withScriptLock<T>(key: string, fn: () => Promise<T>): Promise<T> {
-  const run = (locks.get(key) ?? Promise.resolve()).catch(() => undefined).then(fn);
-  locks.set(key, run);
-  try {
-    return await run;
-  } finally {
-    if (locks.get(key) === run) locks.delete(key);
-  }
-}
+export const SCRIPT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const STORE_BINDING = "secrets_store_secret";
 
 /** Another binding sent back so the API keeps it exactly: secret bindings as `{name, type}` (their values stay), the rest as read. */
 const keep = (b: Binding): Binding => (b.type === "secret_text" || b.type === "secret_key" ? { name: b.name, type: b.type } : b);
@@ -40,12 +27,12 @@ const ourBinding = (p: Props): Binding => ({ type: STORE_BINDING, name: p.bindin
 const isSame = (b: Binding | undefined, p: Props): boolean =>
   !!b && b.type === STORE_BINDING && b.store_id === p.storeId && b.secret_name === p.secretName;
 
-function describe(b: Binding): string {
+export function describe(b: Binding): string {
   return b.type === STORE_BINDING ? `${b.type} → ${String(b.secret_name)} in store ${String(b.store_id)}` : b.type;
 }
 
-const readScript = (settings: Settings, scriptName: string) =>
-  ignoreNotFound(workersApi.getScriptSettings(settings.api, settings.accountId, scriptName));
+/** A Worker's settings, read once per deployment for every check and refresh read. */
+const readScript = (settings: Settings, scriptName: string) => view.worker(settings, scriptName);
 
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
@@ -103,12 +90,13 @@ async function checkWorker(settings: Settings, olds: Props, p: Props, failures: 
   }
 }
 
-async function checkSecret(settings: Settings, p: Props, storeId: string | undefined, failures: CheckFailure[]): Promise<void> {
+/** Adds a failure unless the secret `p.secretName` exists (or is created in this deployment) with the `workers` scope. */
+export async function checkSecret(settings: Settings, p: Props, storeId: string | undefined, failures: CheckFailure[]): Promise<void> {
   const planned = plannedSecret(settings.accountId, storeId, p.secretName);
   let scopes = planned?.scopes;
   if (!planned) {
     if (storeId === undefined) return;
-    const live = await secretsApi.findSecretByName(settings.api, settings.accountId, storeId, p.secretName);
+    const live = await view.findSecret(settings, storeId, p.secretName);
     if (!live) {
       failures.push({
         property: "secretName",
@@ -144,29 +132,60 @@ function outputsOf(p: Props, accountId: string): Props {
   };
 }
 
+/** One binding to set (`next`) or remove (`next` undefined) on a Worker. */
+interface BindingChange {
+  settings: Settings;
+  scriptName: string;
+  bindingName: string;
+  next?: Binding;
+}
+
 /**
- * Read-merge-write of one binding (`undefined` removes it), serialised per script. Only a
- * `secrets_store_secret` binding of that name is replaced or removed; any other kind is left alone.
- * Returns whether such a binding was there before.
+ * The binding changes for one Worker that are pending at the same moment are applied together: one
+ * fresh read of its settings, then one `PATCH` with all of them (the list is replaced whole, so
+ * every other binding is sent back as it is). Batches for one Worker run one after another.
  */
-async function writeBinding(settings: Settings, p: Props, next: Binding | undefined): Promise<boolean> {
-  return withScriptLock(`${settings.accountId}/${p.scriptName}`, async () => {
-    const script = await readScript(settings, p.scriptName);
-    if (!script) {
-      if (!next) return false; // A Worker already gone has no binding to remove.
-      throw new Error(`Worker "${p.scriptName}" does not exist in account ${settings.accountId}; deploy it before binding secrets to it.`);
-    }
-    const existing = script.bindings.find((b) => b.name === p.bindingName);
+const bindingChanges = new Batcher<BindingChange, boolean>((_key, changes) => applyBindingChanges(changes), { maxItems: 1000, windowMs: 60, maxWaitMs: 600, serial: true });
+
+/**
+ * Sets or removes one binding, merged with every other change to the same Worker at this moment.
+ * Only a `secrets_store_secret` binding of that name is replaced or removed; any other kind is left
+ * alone. Resolves to whether such a binding was there before.
+ */
+export function writeBinding(settings: Settings, p: Props, next: Binding | undefined): Promise<boolean> {
+  return bindingChanges.add(`${settings.accountId}/${p.scriptName}`, { settings, scriptName: p.scriptName, bindingName: p.bindingName, next });
+}
+
+async function applyBindingChanges(changes: BindingChange[]): Promise<Array<Outcome<boolean>>> {
+  const { settings, scriptName } = changes[0]!;
+  const script = await view.freshWorker(settings, scriptName);
+  if (!script) {
+    // A Worker already gone has no binding to remove.
+    return changes.map((c) =>
+      c.next ? { ok: false, error: new Error(`Worker "${scriptName}" does not exist in account ${settings.accountId}; deploy it before binding secrets to it.`) } : { ok: true, value: false },
+    );
+  }
+  let bindings = script.bindings;
+  let changed = false;
+  const outcomes: Array<Outcome<boolean>> = changes.map((c) => {
+    const existing = bindings.find((b) => b.name === c.bindingName);
     const replaceable = existing?.type === STORE_BINDING;
-    if (!next && !replaceable) return false;
-    if (next && existing && !replaceable) {
-      throw new Error(`Worker "${p.scriptName}" already has a binding named "${p.bindingName}" (${describe(existing)}) that this resource does not manage; nothing was changed.`);
+    if (!c.next && !replaceable) return { ok: true, value: false };
+    if (c.next && existing && !replaceable) {
+      return { ok: false, error: new Error(`Worker "${scriptName}" already has a binding named "${c.bindingName}" (${describe(existing)}) that this resource does not manage; nothing was changed.`) };
     }
-    const bindings = script.bindings.filter((b) => b.name !== p.bindingName).map(keep);
-    if (next) bindings.push(next);
-    await workersApi.putScriptBindings(settings.api, settings.accountId, p.scriptName, bindings);
-    return replaceable;
+    bindings = [...bindings.filter((b) => b.name !== c.bindingName), ...(c.next ? [c.next] : [])];
+    changed = true;
+    return { ok: true, value: replaceable };
   });
+  if (!changed) return outcomes;
+  try {
+    const written = await workersApi.patchScriptBindings(settings.api, settings.accountId, scriptName, bindings.map(keep));
+    view.noteWorker(settings, scriptName, written);
+  } catch (error) {
+    return outcomes.map((o) => (o.ok ? { ok: false, error } : o));
+  }
+  return outcomes;
 }
 
 export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {

@@ -36,7 +36,8 @@ describe("StoreSecret through the real dynamic provider host", () => {
     const s = new Managed(rig, "StoreSecret", "stripe");
     expect(await s.up(secretArgs())).toBe("create");
     expect(s.id).toMatch(/^[0-9a-f]{32}$/);
-    expect(s.outputs).toMatchObject({ name: "stripe_api_key", storeId, scopes: ["workers"], comment: "Stripe live key", status: "active" });
+    // The status is reported as Cloudflare answered the create (a new secret comes back `pending`); refresh updates it.
+    expect(s.outputs).toMatchObject({ name: "stripe_api_key", storeId, scopes: ["workers"], comment: "Stripe live key", status: "pending" });
     expect(await rig.secretSha256(s.id)).toBe(sha256(VALUE_1));
     // The state keeps a salted fingerprint under `value`, never the value.
     expect(String(s.outputs.value)).toMatch(/^scrypt:[0-9a-f]{64}$/);
@@ -142,8 +143,9 @@ describe("StoreSecret through the real dynamic provider host", () => {
 
   it("a create that fails after Cloudflare made the secret reports its id, and the next up completes it", async () => {
     const s = new Managed(rig, "StoreSecret", "half-created");
-    const { inputs } = await s.check(secretArgs({ name: "half_created" }));
-    await rig.hook("POST", "/__emulator/faults", { method: "GET", path: "/secrets/[0-9a-f]{32}$", mode: "error-before", times: 1 });
+    const { inputs } = await s.check(secretArgs({ name: "half_created", rotation: { keepPrevious: true } }));
+    // The secret is created; making its previous-value copy fails (the client's one re-send too).
+    await rig.hook("POST", "/__emulator/faults", { method: "POST", path: "/duplicate$", mode: "error-before", times: 2 });
     const err = (await rig.host.create(s.urn, inputs).catch((e: unknown) => e)) as HostCallError;
     expect(err).toBeInstanceOf(HostCallError);
     expect(err.initFailed?.id).toMatch(/^[0-9a-f]{32}$/);
@@ -151,9 +153,9 @@ describe("StoreSecret through the real dynamic provider host", () => {
     expect(await rig.secretSha256(err.initFailed!.id)).toBe(sha256(VALUE_1));
     // The engine keeps it in the state and updates it on the next up: no second secret.
     const updated = await rig.host.update(err.initFailed!.id, s.urn, err.initFailed!.properties, inputs);
-    expect(updated.properties.status).toBe("active");
-    const named = (await rig.api<Array<{ name: string }>>("GET", `/secrets_store/stores/${storeId}/secrets?search=half_created`)).filter((x) => x.name === "half_created");
-    expect(named).toHaveLength(1);
+    expect(updated.properties.previousId).toMatch(/^[0-9a-f]{32}$/);
+    const names = (await rig.api<Array<{ name: string }>>("GET", `/secrets_store/stores/${storeId}/secrets?search=half_created`)).map((x) => x.name).sort();
+    expect(names).toEqual(["half_created", "half_created_previous"]);
   });
 
   it("a previous-copy name taken by a secret that is not a copy fails at preview", async () => {

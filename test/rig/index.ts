@@ -51,6 +51,7 @@ export interface RigOptions {
 
 export class Rig {
   private current: ProviderHost | undefined;
+  private currentConfig: Record<string, string> | undefined;
   private earlierLogs = "";
 
   private constructor(
@@ -78,6 +79,7 @@ export class Rig {
   }
 
   private async startHost(config = this.defaultConfig()): Promise<void> {
+    this.currentConfig = config;
     // The host must not see the developer's own Cloudflare credentials.
     const env = { CLOUDFLARE_API_TOKEN: "", CLOUDFLARE_ACCOUNT_ID: "", CLOUDFLARE_API_BASE_URL: "", ...this.env };
     this.current = await ProviderHost.start({ cwd: this.programDir, project: PROJECT, env });
@@ -97,7 +99,10 @@ export class Rig {
     return this.transcripts.flat().join("\n") + this.earlierLogs + this.host.logs;
   }
 
-  /** A new host process on the same emulator (a later `pulumi up` has a fresh provider process). */
+  /**
+   * A new host process on the same emulator: a later `pulumi up` has a fresh provider process, with
+   * nothing remembered from the last one (what it read of the account included).
+   */
   async restartHost(config?: Record<string, string>): Promise<void> {
     this.earlierLogs += this.host.logs;
     await this.host.close();
@@ -120,15 +125,21 @@ export class Rig {
     return emulatorFetch<T>(this.emulator, urlPath, { method, body });
   }
 
-  /** A Cloudflare API call on the emulator (envelope unwrapped). */
+  /**
+   * A Cloudflare API call on the emulator (envelope unwrapped). A write is a change made outside
+   * Pulumi, between deployments: the provider process is restarted after it, as the next
+   * `pulumi` run would start a fresh one.
+   */
   async api<T = any>(method: string, apiPath: string, body?: unknown): Promise<T> {
     const envelope = await this.hook<{ result: T }>(method, `/client/v4/accounts/${this.emulator.accountId}${apiPath}`, body);
+    if (method !== "GET") await this.restartHost(this.currentConfig);
     return envelope.result;
   }
 
-  /** Deploys a Worker the way the API does (multipart upload: metadata JSON plus one module). */
-  deployWorker(name: string, bindings: Array<Record<string, unknown>>): Promise<void> {
-    return deployWorker(this.emulator, name, bindings);
+  /** Deploys a Worker the way the API does (multipart upload: metadata JSON plus one module); a change outside Pulumi (see {@link api}). */
+  async deployWorker(name: string, bindings: Array<Record<string, unknown>>): Promise<void> {
+    await deployWorker(this.emulator, name, bindings);
+    await this.restartHost(this.currentConfig);
   }
 
   /** A Worker's bindings as the API returns them. */

@@ -1,0 +1,106 @@
+/**
+ * What this deployment has read of the account, shared by every resource in the provider process
+ * (one process serves one deployment): the stores, one paged list per store's secrets, one
+ * settings read per Worker. Every check, create lookup and refresh read is served from it, so a
+ * deployment's reads grow with pages and Workers, not with resources. What this process writes
+ * updates it, so a cached read never hides a write; a read-modify-write of a binding list still
+ * reads fresh (see {@link freshWorker}).
+ */
+import { ignoreNotFound } from "../api/error";
+import * as secretsApi from "../api/secrets-store";
+import * as workersApi from "../api/workers";
+import type { Settings } from "./config";
+
+type Secret = secretsApi.Secret;
+
+/** A store's secrets by id, as last listed, with this process's writes applied. */
+interface StoreListing {
+  secrets: Map<string, Secret>;
+}
+
+const stores = new Map<string, Promise<secretsApi.Store[]>>();
+const listings = new Map<string, Promise<StoreListing>>();
+const workers = new Map<string, Promise<workersApi.ScriptSettings | undefined>>();
+
+const storeKey = (settings: Settings, storeId: string) => `${settings.accountId}/${storeId}`;
+const workerKey = (settings: Settings, scriptName: string) => `${settings.accountId}/${scriptName}`;
+
+/** Caches a promise; a failed read is forgotten, so the next caller tries again. */
+function memo<T>(map: Map<string, Promise<T>>, key: string, read: () => Promise<T>): Promise<T> {
+  let value = map.get(key);
+  if (!value) {
+    value = read();
+    map.set(key, value);
+    value.catch(() => {
+      if (map.get(key) === value) map.delete(key);
+    });
+  }
+  return value;
+}
+
+async function listStore(settings: Settings, storeId: string): Promise<StoreListing> {
+  const all = await secretsApi.listSecrets(settings.api, settings.accountId, storeId);
+  return { secrets: new Map(all.map((s) => [s.id, s])) };
+}
+
+const listing = (settings: Settings, storeId: string) => memo(listings, storeKey(settings, storeId), () => listStore(settings, storeId));
+
+/** The account's stores (listed once). */
+export function listStores(settings: Settings): Promise<secretsApi.Store[]> {
+  return memo(stores, settings.accountId, () => secretsApi.listStores(settings.api, settings.accountId));
+}
+
+/** Records a store this process created. */
+export function noteStore(settings: Settings, store: secretsApi.Store): void {
+  const known = stores.get(settings.accountId);
+  if (known) stores.set(settings.accountId, known.then((all) => [...all.filter((s) => s.id !== store.id), store]));
+}
+
+/** Every secret of a store (one paged list per store per deployment); undefined when the store is gone. */
+export async function storeSecrets(settings: Settings, storeId: string): Promise<Secret[] | undefined> {
+  const found = await ignoreNotFound(listing(settings, storeId));
+  return found && [...found.secrets.values()];
+}
+
+/** The secret named `name` in the store, if any. */
+export async function findSecret(settings: Settings, storeId: string, name: string): Promise<Secret | undefined> {
+  return (await storeSecrets(settings, storeId))?.find((s) => s.name === name);
+}
+
+/** The secret with this id, if the store holds it; undefined when it or its store is gone. */
+export async function secretById(settings: Settings, storeId: string, id: string): Promise<Secret | undefined> {
+  return (await ignoreNotFound(listing(settings, storeId)))?.secrets.get(id);
+}
+
+/** Records a secret this process created or changed (as the API answered). */
+export function noteSecret(settings: Settings, secret: Secret): void {
+  const known = listings.get(storeKey(settings, secret.store_id));
+  void known?.then((l) => l.secrets.set(secret.id, secret), () => undefined);
+}
+
+/** Records a secret this process deleted. */
+export function forgetSecret(settings: Settings, storeId: string, id: string): void {
+  const known = listings.get(storeKey(settings, storeId));
+  void known?.then((l) => l.secrets.delete(id), () => undefined);
+}
+
+/** A Worker's settings as read once in this deployment (undefined when the Worker does not exist). */
+export function worker(settings: Settings, scriptName: string): Promise<workersApi.ScriptSettings | undefined> {
+  return workers.get(workerKey(settings, scriptName)) ?? freshWorker(settings, scriptName);
+}
+
+/** A Worker's settings read now (for a read-modify-write); the cached copy becomes this read. */
+export function freshWorker(settings: Settings, scriptName: string): Promise<workersApi.ScriptSettings | undefined> {
+  const key = workerKey(settings, scriptName);
+  const read = ignoreNotFound(workersApi.getScriptSettings(settings.api, settings.accountId, scriptName));
+  workers.set(key, read);
+  read.catch(() => {
+    if (workers.get(key) === read) workers.delete(key);
+  });
+  return read;
+}
+
+/** Records a Worker's settings as this process wrote them. */
+export function noteWorker(settings: Settings, scriptName: string, written: workersApi.ScriptSettings): void {
+  workers.set(workerKey(settings, scriptName), Promise.resolve(written));
+}

@@ -1,0 +1,81 @@
+/**
+ * A full account through the real pulumi CLI: 100 secrets bound into 5 Workers (one
+ * WorkerSecretBindings each), at the default --parallel. Request counts come from the emulator's
+ * log (counts, not timings: `npm run bench` measures time). Two engine runs per `up` and `refresh`
+ * (the preview, then the update), each with its own provider process, so "per run" bounds double.
+ */
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RequestLogEntry } from "../rig/emulator-client";
+import { REPO_ROOT } from "../rig/package";
+import { CliStack, errors } from "./stack";
+
+const SECRETS = 100;
+const WORKERS = 5;
+const writes = (log: RequestLogEntry[]) => log.filter((r) => r.method !== "GET");
+const count = (log: RequestLogEntry[], method: string, pattern: RegExp) => log.filter((r) => r.method === method && pattern.test(r.path)).length;
+
+describe(`${SECRETS} secrets bound into ${WORKERS} Workers in one pulumi up`, () => {
+  let stack: CliStack;
+  const run = async (op: "preview" | "up" | "refresh" | "destroy", generation = "1") => {
+    await stack.configure({ generation });
+    const { result, requests } = await stack.requestsDuring(() => stack[op]());
+    expect(errors(result)).toBe("");
+    expect(requests.filter((r) => r.status === 429)).toEqual([]);
+    return requests;
+  };
+
+  beforeAll(async () => {
+    const workers = Array.from({ length: WORKERS }, (_, i) => ({ name: `bench-worker-${i}`, bindings: [{ type: "plain_text", name: "KEEP_ME", text: "yes" }] }));
+    stack = await CliStack.start(path.join(REPO_ROOT, "scripts/bench-program"), { stores: [{ name: "default_secrets_store" }], workers }, {
+      config: { count: String(SECRETS), workers: String(WORKERS), shape: "per-worker" },
+    });
+  });
+  afterAll(() => stack.close());
+
+  it("preview reads at most 5 times plus once per Worker, and writes nothing", async () => {
+    const log = await run("preview");
+    expect(writes(log)).toEqual([]);
+    expect(log.length).toBeLessThanOrEqual(5 + WORKERS);
+  });
+
+  it("up creates everything in at most 80 requests: batched creates, one settings PATCH per Worker", async () => {
+    const log = await run("up");
+    expect(log.length).toBeLessThanOrEqual(80);
+    expect(count(log, "POST", /\/secrets$/)).toBeLessThan(SECRETS / 4);
+    expect(count(log, "PATCH", /\/settings$/)).toBe(WORKERS);
+    expect((await stack.secrets()).length).toBe(SECRETS);
+    for (let w = 0; w < WORKERS; w++) {
+      const names = (await stack.bindings(`bench-worker-${w}`)).map((b) => b.name);
+      expect(names).toContain("KEEP_ME");
+      expect(names.length).toBe(1 + SECRETS / WORKERS);
+    }
+  });
+
+  it("a no-op up writes nothing and reads each Worker once per engine run", async () => {
+    const log = await run("up");
+    expect(writes(log)).toEqual([]);
+    expect(log.length).toBeLessThanOrEqual(2 * (1 + WORKERS));
+  });
+
+  it("rotating every value is one PATCH per secret plus at most 10 other requests, with no 429", async () => {
+    const log = await run("up", "2");
+    expect(count(log, "PATCH", /\/secrets\/[0-9a-f]{32}$/)).toBe(SECRETS);
+    expect(log.length - SECRETS).toBeLessThanOrEqual(10);
+  });
+
+  it("refresh lists each store once per 100 secrets and reads each Worker once, per engine run", async () => {
+    const log = await run("refresh", "2");
+    expect(writes(log)).toEqual([]);
+    expect(count(log, "GET", /\/secrets$/)).toBeLessThanOrEqual(2);
+    expect(count(log, "GET", /\/settings$/)).toBeLessThanOrEqual(2 * WORKERS);
+  });
+
+  it("destroy deletes in bulk and unbinds each Worker with one PATCH, keeping its other bindings", async () => {
+    const log = await run("destroy", "2");
+    expect(count(log, "DELETE", /\/secrets\/[0-9a-f]{32}$/) + count(log, "DELETE", /\/secrets$/)).toBeLessThan(SECRETS / 4);
+    expect(count(log, "PATCH", /\/settings$/)).toBe(WORKERS);
+    expect(await stack.secrets()).toEqual([]);
+    for (let w = 0; w < WORKERS; w++) expect((await stack.bindings(`bench-worker-${w}`)).map((b) => b.name)).toEqual(["KEEP_ME"]);
+  });
+});

@@ -1,0 +1,85 @@
+/**
+ * Request economy inside one provider process (one deployment), through the real dynamic provider
+ * host: reads shared by every resource, creates batched, writes seen by later checks, and one
+ * rate limiter for every request.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { Rig } from "../rig";
+import type { RequestLogEntry } from "../rig/emulator-client";
+
+const count = (log: RequestLogEntry[], method: string, pattern: RegExp) => log.filter((r) => r.method === method && pattern.test(r.path)).length;
+
+describe("one deployment's requests grow with pages, not resources", () => {
+  let rig: Rig;
+  afterEach(() => rig?.close());
+
+  const storeId = async () => (await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores"))[0]!.id;
+  const secretProps = (store: string, i: number, extra: Record<string, unknown> = {}) =>
+    rig.props("StoreSecret", { storeId: store, name: `bulk_${i}`, value: `bulk-value-${i}`, scopes: ["workers"], ...extra });
+
+  it("1,000 secrets: checked with one list, created in batches of 100, refreshed with one list per 100", async () => {
+    rig = await Rig.start({ emulator: { quota: 2000, seed: { stores: [{ name: "default_secrets_store" }] } } });
+    const store = await storeId();
+    const before = (await rig.requests()).length;
+    const ids = Array.from({ length: 1000 }, (_, i) => i);
+
+    const checked = await Promise.all(ids.map((i) => rig.host.check(rig.urn("StoreSecret", `s${i}`), {}, secretProps(store, i))));
+    expect(checked.flatMap((c) => c.failures)).toEqual([]);
+    const created = await Promise.all(checked.map((c, i) => rig.host.create(rig.urn("StoreSecret", `s${i}`), c.inputs)));
+    let log = (await rig.requests()).slice(before);
+    expect(count(log, "GET", /\/secrets$/)).toBe(1); // the checks share one list of the (empty) store
+    expect(count(log, "POST", /\/secrets$/)).toBe(10);
+    expect(count(log, "GET", /\/quota$/)).toBe(1);
+    expect(log.length).toBe(12);
+    expect((await rig.api<unknown[]>("GET", `/secrets_store/stores/${store}/secrets?per_page=100&page=10`)).length).toBe(100);
+
+    // Refresh is a new deployment (a new provider process): one paged list for all 1,000 reads.
+    await rig.restartHost();
+    const mark = (await rig.requests()).length;
+    const read = await Promise.all(created.map((c, i) => rig.host.read(c.id, rig.urn("StoreSecret", `s${i}`), c.properties)));
+    expect(read.every((r, i) => r.id === created[i]!.id)).toBe(true);
+    log = (await rig.requests()).slice(mark);
+    expect(log.map((r) => `${r.method} ${r.path.replace(/[0-9a-f]{32}/g, ":id")}`)).toEqual(
+      Array.from({ length: 10 }, () => "GET /client/v4/accounts/:id/secrets_store/stores/:id/secrets"),
+    );
+  }, 180_000);
+
+  it("a write by one resource is seen by another resource's later check in the same deployment", async () => {
+    rig = await Rig.start({ emulator: { seed: { stores: [{ name: "default_secrets_store" }] } } });
+    const store = await storeId();
+    const first = await rig.host.check(rig.urn("StoreSecret", "first"), {}, secretProps(store, 1));
+    await rig.host.create(rig.urn("StoreSecret", "first"), first.inputs);
+    // Adopting the secret the first resource just created: the check finds it without listing again.
+    const before = (await rig.requests()).length;
+    const second = await rig.host.check(rig.urn("StoreSecret", "second"), {}, rig.props("StoreSecret", { storeId: store, name: "bulk_1", adopt: true, scopes: ["workers"] }));
+    expect(second.failures).toEqual([]);
+    expect((await rig.requests()).slice(before)).toEqual([]);
+  });
+
+  it("every request shares one budget: a burst above the API's rate limit gets no 429", async () => {
+    // The emulator allows 30 requests per 3 s; the provider is told to stay under 25 per 3 s.
+    rig = await Rig.start({
+      emulator: { rateLimit: 30, rateLimitWindowMs: 3000, seed: { stores: [{ name: "default_secrets_store" }] } },
+      config: (emu) => ({
+        "cloudflare:apiToken": emu.token,
+        "cloudflare-secrets-store:accountId": emu.accountId,
+        "cloudflare-secrets-store:apiBaseUrl": emu.url,
+        "cloudflare-secrets-store:rateLimit": "25/3",
+      }),
+    });
+    const store = await storeId();
+    const ids = Array.from({ length: 40 }, (_, i) => i);
+    const checked = await Promise.all(ids.map((i) => rig.host.check(rig.urn("StoreSecret", `r${i}`), {}, secretProps(store, i))));
+    const created = await Promise.all(checked.map((c, i) => rig.host.create(rig.urn("StoreSecret", `r${i}`), c.inputs)));
+    const before = (await rig.requests()).length;
+    // 80 PATCHes at once (a value and scope write, then a comment write, per secret): nearly three windows' worth.
+    const rechecked = await Promise.all(
+      created.map((c, i) => rig.host.check(rig.urn("StoreSecret", `r${i}`), checked[i]!.inputs, secretProps(store, i, { value: `rotated-${i}`, scopes: ["workers", "ai_gateway"] }))),
+    );
+    await Promise.all(created.map((c, i) => rig.host.update(c.id, rig.urn("StoreSecret", `r${i}`), c.properties, rechecked[i]!.inputs)));
+    await Promise.all(created.map((c, i) => rig.host.update(c.id, rig.urn("StoreSecret", `r${i}`), c.properties, { ...rechecked[i]!.inputs, comment: "again" })));
+    const log = await rig.requests();
+    expect(log.slice(before).length).toBe(80);
+    expect(log.filter((r) => r.status === 429)).toEqual([]);
+  }, 60_000);
+});

@@ -2,6 +2,14 @@
 export interface CloudflareMessage {
   code: number;
   message: string;
+  /** Cloudflare's `error_chain`: the errors that caused this one, outermost first. */
+  chain?: CloudflareMessage[];
+}
+
+/** `message [code: N]`, then each cause of its `error_chain` (as wrangler's `renderError` shows them). */
+export function renderMessage(e: CloudflareMessage): string {
+  const causes = (e.chain ?? []).map((c) => ` ← ${renderMessage(c)}`).join("");
+  return `${e.message} [code: ${e.code}]${causes}`;
 }
 
 /**
@@ -50,7 +58,7 @@ export class CloudflareApiError extends Error {
   ): string {
     const where = `${method} ${path}`;
     const what = errors.length
-      ? errors.map((e) => `${e.message} [code: ${e.code}]`).join("; ")
+      ? errors.map(renderMessage).join("; ")
       : (detail ?? "no Cloudflare error in the response");
     const hint =
       status === 401 || status === 403

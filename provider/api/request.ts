@@ -69,7 +69,13 @@ const ResultInfo = z
   .passthrough();
 export type ResultInfo = z.infer<typeof ResultInfo>;
 
-const Message = z.object({ code: z.number(), message: z.string() }).passthrough();
+interface WireMessage {
+  code: number;
+  message: string;
+  error_chain?: WireMessage[];
+}
+const Message: z.ZodType<WireMessage> = z.lazy(() => z.object({ code: z.number(), message: z.string(), error_chain: z.array(Message).optional() }));
+const toMessage = (e: WireMessage): CloudflareMessage => ({ code: e.code, message: e.message, ...(e.error_chain?.length ? { chain: e.error_chain.map(toMessage) } : {}) });
 const Envelope = z.object({
   success: z.boolean(),
   errors: z.array(Message).default([]),
@@ -153,7 +159,7 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
         }
         return { result: result.data, resultInfo: parsed.result_info ?? undefined };
       }
-      const errors: CloudflareMessage[] = parsed?.errors.map((e) => ({ code: e.code, message: e.message })) ?? [];
+      const errors: CloudflareMessage[] = parsed?.errors.map(toMessage) ?? [];
       const unknownOutcome = RETRY_STATUS.has(res.statusCode) || res.statusCode === 500;
       failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent,
         parsed ? undefined : `non-JSON response`);

@@ -80,6 +80,14 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     }
   }
 
+  // What a rotation will do, in words a reviewer sees in `pulumi preview --diff` (never the value).
+  // Only a rotation has it, so a preview with no value change stays empty.
+  if (valueChanged) {
+    inputs.rotationPlan = inputs.previousName
+      ? `copy the live value to ${inputs.previousName}, then write version ${inputs.valueVersion}`
+      : `write version ${inputs.valueVersion} (no previous copy kept)`;
+  }
+
   if (failures.length === 0 && name !== undefined && !isUnknown(news.accountId)) {
     try {
       await checkAgainstAccount(olds, inputs, storeId, name, scopes, accountId, failures);
@@ -269,7 +277,7 @@ async function duplicateSecret(settings: Settings, storeId: string, sourceId: st
 }
 
 function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previousId?: string): Props {
-  const { renameFrom: _, previousId: __, drift: ___, ...rest } = inputs;
+  const { renameFrom: _, previousId: __, drift: ___, rotationPlan: ____, ...rest } = inputs;
   return {
     ...rest,
     accountId: settings.accountId,

@@ -47,10 +47,16 @@ describe("examples/rotation through the real pulumi CLI: rotation and scope chan
     const preview = await stack.pulumi.run(["preview", "--diff"]);
     expect(preview.code).toBe(0);
     expect(preview.stdout).toMatch(/valueVersion\s*:\s*1 => 2/);
+    // The preview names the plan: the copy first, then the new version; no value.
+    expect(preview.stdout).toMatch(/rotationPlan\s*:\s*"copy the live value to stripe_api_key_previous, then write version 2"/);
     expect(leaks(preview.stdout + preview.stderr, [A, B])).toEqual([]);
 
     const result = await up(B);
     expect(changes(result)).toContain("update stripe");
+    // Once done, the next preview is empty again.
+    const quiet = await stack.pulumi.run(["preview", "--diff", "--expect-no-changes"]);
+    expect(quiet.code).toBe(0);
+    expect(quiet.stdout).not.toMatch(/rotationPlan/);
     expect(await current()).toBe(sha256(B));
     expect(await previous()).toBe(sha256(A));
     expect(await names()).toEqual(["stripe_api_key", "stripe_api_key_previous"]);

@@ -28,6 +28,14 @@ describe("API client against the emulator's fault hooks", () => {
     await hook("DELETE", "/__emulator/requests");
   });
 
+  it("shows Cloudflare's error_chain after the error it explains", async () => {
+    // A token with a space makes a malformed Authorization header: Cloudflare answers 6003, caused by 6111.
+    const err = await api.listStores({ ...settings, apiToken: "two words" }, emu.accountId).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CloudflareApiError);
+    expect((err as Error).message).toContain("Invalid request headers [code: 6003] ← Invalid format for Authorization header [code: 6111]");
+    expect((err as Error).message).not.toContain("two words");
+  });
+
   it("retries 503s on reads and returns the result", async () => {
     await fault({ method: "GET", path: "/quota", mode: "error-before", status: 503, times: 2 });
     const quota = await api.getQuota(settings, emu.accountId);

@@ -2,6 +2,12 @@
 import type { ApiResponse } from "./envelope";
 import type { EmulatorState } from "./state";
 
+/**
+ * What an API token may do: `read` may only GET (anything else answers 403, code 10000); `edit`
+ * may do everything.
+ *
+ * @see https://developers.cloudflare.com/api/
+ */
 export type Permission = "read" | "edit";
 
 export interface RequestContext {
@@ -46,11 +52,21 @@ export interface BodyLimit {
 }
 
 /**
- * One line of the request log: never bodies, never headers, never query strings (a token sent as
- * `?token=` must not be served back). `status` 0 = connection reset or the client went away.
+ * One line of the request log (`GET /__emulator/requests`, oldest first): never bodies, never
+ * headers, never query strings (a token sent as `?token=` must not be served back).
+ *
+ * @example
+ * ```ts
+ * const res = await fetch(`${emu.origin}/__emulator/requests`, { headers: { authorization: `Bearer ${emu.hookToken}` } });
+ * const log = (await res.json()) as RequestLogEntry[];
+ * // [{ method: "GET", path: "/client/v4/accounts/…/secrets_store/stores", status: 200 }, …]
+ * ```
  */
 export interface RequestLogEntry {
+  /** The HTTP method. */
   method: string;
+  /** The request path as received, without the query string. */
   path: string;
+  /** The response status; 0 = the connection was reset or the client went away. */
   status: number;
 }

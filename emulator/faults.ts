@@ -5,15 +5,17 @@
  *
  * Modes: `error-before` (a 5xx envelope, nothing applied), `error-after` (the request is applied,
  * then answered with a 5xx), `reset` (the connection is destroyed without a response, nothing
- * applied), `delay:<ms>` (answered normally after a pause), `429` (rate-limited, `Retry-After: 1`).
- * `times` (default 1) is how many matching requests the rule affects; `status` (500–599, default
- * 500) is the HTTP status of the error modes.
+ * applied), `delay:<ms>` (answered normally after a pause), `429` (rate-limited, `Retry-After: 1`),
+ * `echo` (an error whose message repeats the request body, as some APIs do in validation errors;
+ * nothing applied: it tests that a client never shows or stores what it sent, a secret value
+ * included). `times` (default 1) is how many matching requests the rule affects; `status` is the
+ * HTTP status of the error modes: 500–599, default 500 (`echo`: 400–599, default 400).
  */
 import { z } from "zod";
-import { apiError } from "./envelope";
+import { apiError, type ApiError } from "./envelope";
 import { parseWith } from "./validation";
 
-export type FaultKind = "error-before" | "error-after" | "reset" | "429" | "delay";
+export type FaultKind = "error-before" | "error-after" | "reset" | "429" | "delay" | "echo";
 
 export interface Fault {
   kind: FaultKind;
@@ -29,15 +31,20 @@ interface ActiveRule extends Fault {
   remaining: number;
 }
 
-const MODE = /^(error-before|error-after|reset|429|delay:(\d+))$/;
+const MODE = /^(error-before|error-after|reset|429|echo|delay:(\d+))$/;
 
-const Rule = z.strictObject({
-  method: z.string().min(1).optional(),
-  path: z.string(),
-  mode: z.string().regex(MODE, 'must be "error-before", "error-after", "reset", "429" or "delay:<ms>"'),
-  times: z.number().int().min(1).optional(),
-  status: z.number().int().min(500).max(599).optional(),
-});
+const Rule = z
+  .strictObject({
+    method: z.string().min(1).optional(),
+    path: z.string(),
+    mode: z.string().regex(MODE, 'must be "error-before", "error-after", "reset", "429", "echo" or "delay:<ms>"'),
+    times: z.number().int().min(1).optional(),
+    status: z.number().int().min(400).max(599).optional(),
+  })
+  .refine((r) => r.status === undefined || r.status >= 500 || r.mode === "echo", {
+    message: "must be 500–599 (400–599 for echo)",
+    path: ["status"],
+  });
 const Rules = z.union([Rule, z.array(Rule)]);
 
 export class FaultRules {
@@ -62,7 +69,7 @@ export class FaultRules {
         mode: r.mode,
         kind,
         delayMs: m[2] !== undefined ? Number(m[2]) : 0,
-        status: r.status ?? 500,
+        status: r.status ?? (kind === "echo" ? 400 : 500),
         remaining: r.times ?? 1,
       };
     });
@@ -85,4 +92,17 @@ export class FaultRules {
     if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
     return { kind: rule.kind, delayMs: rule.delayMs, status: rule.status };
   }
+}
+
+/** Most of a request body an `echo` fault repeats. */
+const ECHO_LIMIT = 4096;
+
+/**
+ * The answer of an `echo` fault: a Cloudflare error envelope whose message repeats the request
+ * body (its first 4 KiB), nothing applied.
+ */
+export function echoError(status: number, body: Buffer): ApiError {
+  const text = body.toString("utf8");
+  const shown = text.length > ECHO_LIMIT ? `${text.slice(0, ECHO_LIMIT)}…` : text;
+  return apiError(status, 1001, `Invalid request body (injected fault: nothing was applied): ${shown}`);
 }

@@ -1,55 +1,149 @@
 /**
- * A local emulator of the Cloudflare v4 API for Secrets Store and Worker bindings.
+ * A local emulator of the Cloudflare v4 API for Secrets Store and Worker bindings, for tests,
+ * demos and CI without a Cloudflare account (the package's `./emulator` export).
  *
- *   const emu = await startEmulator();            // random port, in memory
- *   new Cloudflare({ apiToken: emu.token, baseURL: emu.url });
- *   await fetch(`${emu.origin}/__emulator/requests`, { headers: { authorization: `Bearer ${emu.hookToken}` } });
- *   await emu.close();
+ * @example
+ * ```ts
+ * import Cloudflare from "cloudflare";
+ * import { startEmulator } from "pulumi-cloudflare-secrets-store/emulator";
+ *
+ * const emu = await startEmulator(); // random port, in memory
+ * const cf = new Cloudflare({ apiToken: emu.token, baseURL: emu.url });
+ * await fetch(`${emu.origin}/__emulator/requests`, { headers: { authorization: `Bearer ${emu.hookToken}` } });
+ * await emu.close();
+ * ```
  *
  * See emulator/README.md for routes, hooks, and where the emulator had to choose behaviour the
  * sources leave open.
+ *
+ * @see https://developers.cloudflare.com/secrets-store/ (Secrets Store)
+ * @see https://developers.cloudflare.com/api/ (the Cloudflare v4 API it emulates)
+ *
+ * @packageDocumentation
  */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import type { Permission } from "./context";
 import { applySeed, readSeed, type EmulatorSeed } from "./seed";
 import { API_PREFIX, ApiServer, type TokenGrant } from "./server";
-import { EmulatorState, HEX32, Persistence } from "./state";
+import { Persistence } from "./persistence";
+import { EmulatorState, HEX32 } from "./state";
 
 export type { EmulatorSeed, SeedBinding } from "./seed";
 export type { Permission, RequestLogEntry } from "./context";
 export { MAX_BODY_BYTES, MAX_SECRETS_BODY_BYTES, MAX_UPLOAD_BODY_BYTES, MAX_JSON_DEPTH } from "./body";
 export { HOOK_TOKEN_HEADER } from "./routes/hooks";
 
-/** The account id used when none is given (the same one wrangler's and the SDK's docs use in examples). */
+/**
+ * The account id used when none is given (the same one wrangler's and the SDK's docs use in
+ * examples): 32 lowercase hex characters, like every Cloudflare account id.
+ *
+ * @see https://developers.cloudflare.com/api/
+ */
 export const DEFAULT_ACCOUNT_ID = "0123456789abcdef0123456789abcdef";
+
+/**
+ * Secrets an account may hold across all its stores unless `EmulatorOptions.quota` says otherwise
+ * (`GET …/secrets_store/quota` reports it); creating more answers 400, code 1003.
+ *
+ * @see https://developers.cloudflare.com/secrets-store/
+ */
 export const DEFAULT_QUOTA = 100;
+
+/**
+ * Stores an account may have unless `EmulatorOptions.maxStores` says otherwise; creating more
+ * answers 400, code 1003.
+ *
+ * @see https://developers.cloudflare.com/secrets-store/
+ */
 export const DEFAULT_MAX_STORES = 1;
+
+/**
+ * API requests one token may make per window (`DEFAULT_RATE_LIMIT_WINDOW_MS`) before it gets
+ * 429, code 971, with `Retry-After`: Cloudflare's global limit of 1,200 requests per five minutes.
+ *
+ * @see https://developers.cloudflare.com/fundamentals/api/reference/limits/
+ */
 export const DEFAULT_RATE_LIMIT = 1200;
+
+/**
+ * The rate limit's fixed window, in milliseconds: five minutes.
+ *
+ * @see https://developers.cloudflare.com/fundamentals/api/reference/limits/
+ */
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 300_000;
 
+/**
+ * How `startEmulator` sets up an emulator. Every field is optional; a bad value makes
+ * `startEmulator` reject with a message naming the option.
+ *
+ * @example
+ * ```ts
+ * const options: EmulatorOptions = {
+ *   port: 8787,
+ *   dataDir: ".emulator-data",
+ *   tokens: [{ token: "ci-edit-token", permission: "edit" }, { token: "ci-read-token", permission: "read" }],
+ *   quota: 10,
+ *   seed: { stores: [{ name: "main" }] },
+ * };
+ * const emu = await startEmulator(options);
+ * ```
+ */
 export interface EmulatorOptions {
-  /** Default 0 (a random free port). The CLI defaults to 8787. */
+  /** Port to listen on, 0 to 65535. Default 0 (a random free port). The CLI defaults to 8787. */
   port?: number;
-  /** Default "127.0.0.1". */
+  /** Address to listen on. Default "127.0.0.1". */
   host?: string;
-  /** Persist here (atomic writes, values encrypted with a key in `<dataDir>/key`, mode 0600). Absent: memory only. */
+  /**
+   * Keep the state in this directory: written atomically after every change, secret values and
+   * secret bindings encrypted with a key in `<dataDir>/key` (mode 0600). The directory is created
+   * (mode 0700) if missing; one that another user, the group or others could write is refused.
+   * Absent: memory only.
+   */
   dataDir?: string;
-  /** Default DEFAULT_ACCOUNT_ID, or the account stored in `dataDir`. */
+  /** The emulated account: 32 lowercase hex characters. Default DEFAULT_ACCOUNT_ID, or the account stored in `dataDir`. */
   accountId?: string;
-  /** Default: one random edit token. */
+  /**
+   * The API tokens it accepts (`Authorization: Bearer <token>`, or as `X-Auth-Key` with an
+   * `X-Auth-Email`); a `read` token gets 403 (code 10000) on anything but GET. Default: one
+   * random edit token.
+   *
+   * @see https://developers.cloudflare.com/api/
+   */
   tokens?: Array<{ token: string; permission: Permission }>;
-  /** Secrets per account, default 100. */
+  /**
+   * Secrets per account across all stores. Default DEFAULT_QUOTA (100).
+   *
+   * @see https://developers.cloudflare.com/secrets-store/
+   */
   quota?: number;
-  /** Stores per account, default 1. */
+  /**
+   * Stores per account. Default DEFAULT_MAX_STORES (1).
+   *
+   * @see https://developers.cloudflare.com/secrets-store/
+   */
   maxStores?: number;
-  /** Added to every API response (not to hooks). */
+  /** Milliseconds added to every API response (not to hooks). Default 0. */
   latencyMs?: number;
-  /** Requests per window per token, default 1200. */
+  /**
+   * API requests per window per token before 429 (code 971, with `Retry-After`). Default
+   * DEFAULT_RATE_LIMIT (1200).
+   *
+   * @see https://developers.cloudflare.com/fundamentals/api/reference/limits/
+   */
   rateLimit?: number;
-  /** Default 300000 (five minutes). */
+  /**
+   * The rate limit's fixed window in milliseconds. Default DEFAULT_RATE_LIMIT_WINDOW_MS (300000,
+   * five minutes).
+   *
+   * @see https://developers.cloudflare.com/fundamentals/api/reference/limits/
+   */
   rateLimitWindowMs?: number;
-  /** A JSON file path or an object: stores, secrets and Workers to start with (ignored when `dataDir` already holds state). */
+  /**
+   * Stores, secrets and Workers to start with: an `EmulatorSeed` object or the path of a JSON
+   * file holding one. Checked by the same rules as the API; ignored when `dataDir` already holds
+   * state.
+   */
   seed?: string | EmulatorSeed;
   /**
    * Also accept bracket-notation multipart fields (`settings[bindings][][type]`, as the cloudflare
@@ -75,14 +169,34 @@ export interface EmulatorOptions {
   hooksAllowRemote?: boolean;
 }
 
+/**
+ * A started emulator: where it listens, the account and tokens to use, and `close()`.
+ *
+ * @example
+ * ```ts
+ * const emu = await startEmulator();
+ * // wrangler:
+ * const env = { ...process.env, CLOUDFLARE_API_BASE_URL: emu.url, CLOUDFLARE_API_TOKEN: emu.token, CLOUDFLARE_ACCOUNT_ID: emu.accountId };
+ * // the cloudflare SDK:
+ * const cf = new Cloudflare({ apiToken: emu.token, baseURL: emu.url });
+ * await emu.close();
+ * ```
+ */
 export interface RunningEmulator {
-  /** `http://127.0.0.1:PORT/client/v4`: the base URL for wrangler (CLOUDFLARE_API_BASE_URL) and the SDK (baseURL). */
+  /**
+   * `http://127.0.0.1:PORT/client/v4`: the API base URL for wrangler (`CLOUDFLARE_API_BASE_URL`)
+   * and the SDK (`baseURL`). A wildcard host (0.0.0.0, ::) is given as loopback here.
+   *
+   * @see https://developers.cloudflare.com/api/
+   */
   url: string;
   /** `http://127.0.0.1:PORT`: the hooks live under `${origin}/__emulator/`. */
   origin: string;
+  /** The emulated account's id (32 hex characters), the `:account_id` every API path must name. */
   accountId: string;
   /** The first edit token (the first token when there is no edit token). */
   token: string;
+  /** Every token the emulator accepts, with its permission (copies: changing them changes nothing). */
   tokens: Array<{ token: string; permission: Permission }>;
   /**
    * The token the test hooks (`${origin}/__emulator/…`) require, as `Authorization: Bearer
@@ -90,10 +204,21 @@ export interface RunningEmulator {
    * Undefined when the emulator was started with `hooks: false`.
    */
   hookToken: string | undefined;
+  /**
+   * Stop listening and drop open connections; resolves when the server is closed. Calling it
+   * again returns the same promise. The state in `dataDir` (if any) is already on disk.
+   */
   close(): Promise<void>;
 }
 
-/** A token like Cloudflare's: 40 characters of [A-Za-z0-9_-]. */
+/**
+ * A token like Cloudflare's: 40 characters of [A-Za-z0-9_-] (30 random bytes, base64url).
+ *
+ * @example
+ * ```ts
+ * const emu = await startEmulator({ tokens: [{ token: randomToken(), permission: "read" }] });
+ * ```
+ */
 export function randomToken(): string {
   return randomBytes(30).toString("base64url");
 }
@@ -124,7 +249,28 @@ function checkHookOptions(options: EmulatorOptions): void {
 
 /**
  * Start an emulator and resolve once it listens. Options are checked first (a clear error for a
- * bad one, a data directory others can write, a corrupt state file, or a port in use).
+ * bad one, a data directory others can write, a corrupt state file, or a port in use). State
+ * comes from `dataDir` if it holds some, else from `seed`, else it starts empty.
+ *
+ * @example
+ * ```ts
+ * const emu = await startEmulator({
+ *   seed: {
+ *     stores: [{ name: "main", id: "5f3c0a9e1b2d4c6e8f0a1b2c3d4e5f60" }],
+ *     secrets: [{ store: "main", name: "API_KEY", value: "s3cr3t", scopes: ["workers"] }],
+ *     workers: [{ name: "my-worker", bindings: [{ name: "API_KEY", type: "secrets_store_secret", store_id: "5f3c0a9e1b2d4c6e8f0a1b2c3d4e5f60", secret_name: "API_KEY" }] }],
+ *   },
+ * });
+ * try {
+ *   // … point a client at emu.url with emu.token …
+ * } finally {
+ *   await emu.close();
+ * }
+ * ```
+ *
+ * @see https://developers.cloudflare.com/secrets-store/
+ * @see https://developers.cloudflare.com/workers/configuration/secrets/
+ * @see https://developers.cloudflare.com/api/
  */
 export async function startEmulator(options: EmulatorOptions = {}): Promise<RunningEmulator> {
   checkInt("port", options.port, 0, 65_535);

@@ -5,21 +5,62 @@
  */
 import * as fs from "node:fs";
 import { z } from "zod";
+import { createSecrets, createStores } from "./domain/secrets-store";
+import { BindingInput, SCRIPT_NAME, newWorker, resolveBindings } from "./domain/workers";
 import { ApiError } from "./envelope";
-import { createSecrets, createStores } from "./routes/secrets-store";
-import { BindingInput, SCRIPT_NAME, newWorker, resolveBindings } from "./routes/workers";
 import { type EmulatorState, HEX32 } from "./state";
 
+/**
+ * A Worker binding in a seed, as the Workers API takes it: `{name, type, ...fields}`, e.g.
+ * `{ name: "API_KEY", type: "secrets_store_secret", store_id, secret_name }` (the store and the
+ * secret must be seeded, the secret with the `workers` scope) or
+ * `{ name: "TOKEN", type: "secret_text", text: "…" }`.
+ *
+ * @see https://developers.cloudflare.com/workers/configuration/secrets/
+ * @see https://developers.cloudflare.com/secrets-store/
+ */
 export interface SeedBinding {
+  /** The binding's name (the `env` property the Worker reads). */
   name: string;
+  /** The binding type, e.g. `secrets_store_secret`, `secret_text`, `plain_text`. */
   type: string;
+  /** The type's own fields (`store_id` and `secret_name`, `text`, …). */
   [field: string]: unknown;
 }
 
+/**
+ * What an emulator starts with (`EmulatorOptions.seed`, or the CLI's `--seed FILE` as JSON). It
+ * goes through the API's rules (names, scopes, value size, quota, store limit, bindings); seeded
+ * secrets start `active`. A seed that breaks a rule makes `startEmulator` reject, naming the
+ * problem, and nothing of it is kept.
+ *
+ * @example
+ * ```json
+ * {
+ *   "stores": [{ "name": "main", "id": "5f3c0a9e1b2d4c6e8f0a1b2c3d4e5f60" }],
+ *   "secrets": [{ "store": "main", "name": "API_KEY", "value": "s3cr3t", "scopes": ["workers"] }],
+ *   "workers": [{
+ *     "name": "my-worker",
+ *     "bindings": [{ "name": "API_KEY", "type": "secrets_store_secret", "store_id": "5f3c0a9e1b2d4c6e8f0a1b2c3d4e5f60", "secret_name": "API_KEY" }]
+ *   }]
+ * }
+ * ```
+ *
+ * @see https://developers.cloudflare.com/secrets-store/
+ * @see https://developers.cloudflare.com/workers/configuration/secrets/
+ */
 export interface EmulatorSeed {
+  /** Stores to create, in order; `id` (32 lowercase hex characters) fixes the store's id, else it is random. */
   stores?: Array<{ name: string; id?: string }>;
-  /** `store` is a store's name or id. */
+  /**
+   * Secrets to create (`active`); `store` is a seeded store's name or id. `scopes` are Secrets
+   * Store scopes such as `workers`.
+   */
   secrets?: Array<{ store: string; name: string; value: string; scopes: string[]; comment?: string }>;
+  /**
+   * Workers to create, each with a placeholder `index.js` module, its bindings, and optional
+   * compatibility date (YYYY-MM-DD; default today) and flags.
+   */
   workers?: Array<{ name: string; bindings?: SeedBinding[]; compatibility_date?: string; compatibility_flags?: string[] }>;
 }
 

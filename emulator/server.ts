@@ -15,7 +15,7 @@ import * as http from "node:http";
 import { MAX_BODY_BYTES } from "./body";
 import type { BodyLimit, Permission, RequestContext, RequestLogEntry, Route } from "./context";
 import { ApiError, apiError, failure, routeNotFound, type ApiResponse } from "./envelope";
-import { FaultRules } from "./faults";
+import { echoError, FaultRules } from "./faults";
 import { accountRoutes } from "./routes/account";
 import { handleHook, hookGate, type HookAccess } from "./routes/hooks";
 import { secretsStoreRoutes } from "./routes/secrets-store";
@@ -189,6 +189,8 @@ export class ApiServer {
     let response: ApiResponse;
     if (fault?.kind === "error-before") {
       response = injectedError(fault.status, "before");
+    } else if (fault?.kind === "echo") {
+      response = failure(echoError(fault.status, body));
     } else if (fault?.kind === "429") {
       response = failure(apiError(429, 971, "Please wait and consider throttling your request speed", { "Retry-After": "1" }));
     } else {

@@ -19,10 +19,10 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import type * as http from "node:http";
 import { parseJson } from "../body";
 import type { RequestLogEntry } from "../context";
+import { bindingValue, requireWorker } from "../domain/workers";
 import { ApiError, apiError, failure, routeNotFound, type ApiResponse } from "../envelope";
 import type { FaultRules } from "../faults";
 import type { EmulatorState } from "../state";
-import { bindingValue, requireWorker } from "./workers";
 
 /** Who may call the hooks. */
 export interface HookAccess {
@@ -34,7 +34,14 @@ export interface HookAccess {
   allowRemote: boolean;
 }
 
-/** The header that can carry the hook token instead of `Authorization`. */
+/**
+ * The header that can carry the hook token instead of `Authorization: Bearer`.
+ *
+ * @example
+ * ```ts
+ * await fetch(`${emu.origin}/__emulator/reset`, { method: "POST", headers: { [HOOK_TOKEN_HEADER]: emu.hookToken! } });
+ * ```
+ */
 export const HOOK_TOKEN_HEADER = "x-emulator-hook-token";
 
 /** True for 127.0.0.0/8, ::1 and IPv4-mapped 127.x addresses. */

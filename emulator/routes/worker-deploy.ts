@@ -16,21 +16,11 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
+import { INVALID, deployNewVersion, requireWorker, touch, uploadedVersion } from "../domain/workers";
 import { apiError, ok, type ApiResponse } from "../envelope";
 import { MAX_PENDING_VERSIONS, type VersionFields, type VersionRecord, type WorkerRecord, timestamp } from "../state";
 import { parseWith } from "../validation";
-import {
-  INVALID,
-  UPLOAD_LIMIT,
-  bindingJson,
-  deployNewVersion,
-  parseUpload,
-  requireWorker,
-  scriptJson,
-  sourceOf,
-  touch,
-  uploadedVersion,
-} from "./workers";
+import { UPLOAD_LIMIT, bindingJson, parseUpload, scriptJson, sourceOf, workerUpload } from "./workers";
 
 const SERVICE_NOT_FOUND = 10090; // what wrangler reads as "no Worker of that name yet"
 /** The account's workers.dev subdomain: Workers are reported at `<name>.emulator.workers.dev`. */
@@ -116,7 +106,7 @@ async function uploadVersion(ctx: RequestContext): Promise<ApiResponse> {
   requireWorker(ctx.state, ctx.params.script_name!);
   const upload = await parseUpload(ctx);
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
-  const fields = uploadedVersion(ctx.state, upload, worker.bindings);
+  const fields = uploadedVersion(ctx.state, workerUpload(upload), worker.bindings);
   const given = upload.meta.annotations;
   const annotations = typeof given === "object" && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : {};
   const version: VersionRecord = { ...fields, id: randomUUID(), created_on: timestamp(), source: sourceOf(ctx), annotations };

@@ -12,10 +12,11 @@
 import { z } from "zod";
 import { parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
+import { INVALID, deployNewVersion, requireWorker, resolveBindings } from "../domain/workers";
 import { ApiError, apiError, ok, type ApiMessage, type ApiResponse } from "../envelope";
 import type { BindingRecord, WorkerRecord } from "../state";
 import { parseWith } from "../validation";
-import { INVALID, bindingJson, deployNewVersion, requireWorker, resolveBindings, sourceOf } from "./workers";
+import { bindingJson, sourceOf } from "./workers";
 
 const NAME_IN_USE = 10053; // "Binding name 'X' already in use. Please use a different name and try again."
 const SECRET_NOT_FOUND = 10056; // "Binding 'X' not found."

@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
-import { dataDirProblem, dataFileProblem } from "../../emulator/state";
+import { dataDirProblem, dataFileProblem } from "../../emulator/persistence";
 import { harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../..");

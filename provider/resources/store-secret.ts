@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { Scope } from "../runtime/rules";
+import { encodingProblem, type Scope } from "../runtime/rules";
 import { PreviousSecretCopy } from "./previous-secret-copy";
 import { shimFor } from "./shim";
 
@@ -100,6 +100,17 @@ export interface StoreSecretArgs {
 }
 
 /**
+ * The value as the program holds it, refused when it is not well-formed text: a lone UTF-16
+ * surrogate (a string cut inside an emoji) is dropped by the SDK's encoder before `check` could see
+ * it, so the secret would silently hold other text than the program's. The message never repeats it.
+ */
+function wellFormed(value: string): string {
+  const problem = typeof value === "string" ? encodingProblem("value", value) : undefined;
+  if (problem) throw new Error(problem);
+  return value;
+}
+
+/**
  * A secret in a Cloudflare Secrets Store, whose value never lands in the Pulumi state.
  *
  * Preview checks, before anything is written: the name rules, the value's size, the scopes, the
@@ -148,7 +159,7 @@ export class StoreSecret extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
-        value: args.value === undefined ? undefined : pulumi.secret(args.value),
+        value: args.value === undefined ? undefined : pulumi.secret(pulumi.output(args.value).apply(wellFormed)),
         valueFrom: args.valueFrom,
         accountId: args.accountId,
         comment: args.comment,

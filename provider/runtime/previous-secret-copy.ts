@@ -13,7 +13,7 @@ import { GONE } from "./failures";
 import { claim } from "./plan";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";
-import { field, type CheckFailure } from "./rules";
+import { accountIdOf, definedOnly, field, secretNameProblem, unknownInputs, validId, type CheckFailure } from "./rules";
 
 type Props = Record<string, any>;
 
@@ -27,8 +27,14 @@ export const isCopyOf = (comment: string, names: string[]) =>
 
 export async function check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
-  for (const key of ["storeId", "secretId", "previousName"]) field(news, key, z.string().min(1), failures, "a non-empty string");
-  return { inputs: news, failures };
+  unknownInputs("PreviousSecretCopy", news, failures);
+  validId(field(news, "storeId", z.string(), failures, "a store id (`secret.storeId`)"), "storeId", "a store id", "`secret.storeId`", failures);
+  validId(field(news, "secretId", z.string(), failures, "a secret id (`secret.id`)"), "secretId", "a secret id", "`secret.id`", failures);
+  const previousName = field(news, "previousName", z.string(), failures, 'the copy\'s name, for example "stripe_api_key_previous"');
+  const nameProblem = previousName === undefined ? undefined : secretNameProblem("previousName", previousName);
+  if (nameProblem) failures.push({ property: "previousName", reason: nameProblem });
+  accountIdOf(news, failures);
+  return { inputs: definedOnly(news), failures };
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
@@ -45,7 +51,7 @@ async function report(inputs: Props): Promise<Props | undefined> {
 
 async function reportOrFail(inputs: Props): Promise<Props> {
   const outs = await report(inputs);
-  if (!outs) throw new Error(`The previous-value copy "${inputs.previousName}" is missing; run \`pulumi up\` again to let its StoreSecret make it.`);
+  if (!outs) throw new Error(`The previous-value copy "${inputs.previousName}" is missing. Run \`pulumi refresh\` (so its StoreSecret notices), then \`pulumi up\`, which makes it again.`);
   return outs;
 }
 

@@ -7,23 +7,37 @@ import { maxStoresPerAccount, resolveSettings } from "./config";
 import { accountReplaces, asCheckFailure, GONE } from "./failures";
 import { claim, isOwnedStore, planOwnedStore, planStoreId } from "./plan";
 import * as view from "./account-view";
-import { field, isUnknown, type CheckFailure } from "./rules";
+import {
+  accountIdOf,
+  apiCheckFailure,
+  checkContext,
+  checkedSettings,
+  definedOnly,
+  field,
+  isUnknown,
+  storeNameProblem,
+  unknownInputs,
+  type CheckFailure,
+} from "./rules";
 
 type Props = Record<string, any>;
 
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
-  const name = field(news, "name", z.string().trim().min(1), failures, 'a non-empty string, for example "default_secrets_store"');
+  unknownInputs("SecretsStore", news, failures);
+  const name = field(news, "name", z.string(), failures, 'the store\'s name, for example "default_secrets_store"');
+  const nameProblem = name === undefined ? undefined : storeNameProblem(name);
+  if (nameProblem) failures.push({ property: "name", reason: nameProblem });
   const adopt = field(news, "adopt", z.boolean().optional(), failures, "true or false") ?? false;
   const forceDestroy = field(news, "forceDestroy", z.boolean().optional(), failures, "true or false") ?? false;
-  const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
+  const accountId = accountIdOf(news, failures);
   const inputs: Props = { name: news.name, adopt, forceDestroy };
   if (news.accountId !== undefined) inputs.accountId = news.accountId;
 
   const isNew = olds.name === undefined || olds.name !== name;
   if (failures.length === 0 && name !== undefined && !isUnknown(news.accountId)) {
     try {
-      const settings = resolveSettings(accountId);
+      const settings = checkedSettings(accountId);
       // The engine checks a replacement again without olds: remember which store is ours.
       if (olds.name !== undefined) planOwnedStore(settings.accountId, olds.name);
       if (isNew) {
@@ -46,10 +60,10 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
         }
       }
     } catch (err) {
-      failures.push(asCheckFailure(err));
+      failures.push(apiCheckFailure(err, checkContext(accountId)));
     }
   }
-  return { inputs, failures };
+  return { inputs: definedOnly(inputs), failures };
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {

@@ -8,6 +8,18 @@ import * as api from "../api/secrets-store";
 import { accountReplaces, asCheckFailure, GONE, partialFailure } from "./failures";
 import { claim, isOwned, planOwned, planRename, plannedRename, planSecret, plannedStoreId, reserveQuota } from "./plan";
 import {
+  accountIdOf,
+  apiCheckFailure,
+  checkContext,
+  checkedSettings,
+  commentProblem,
+  definedOnly,
+  HEX_ID,
+  MAX_SECRET_NAME_LENGTH,
+  missingStore,
+  typeName,
+  unknownInputs,
+  validId,
   field,
   isUnknown,
   normalizeScopes,
@@ -32,15 +44,16 @@ const ValueFrom = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }
 /** The checked inputs of a StoreSecret: what the state keeps as its inputs. */
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
-  const storeId = field(news, "storeId", z.string().min(1), failures, "the id of a store, for example `store.id`");
-  const name = field(news, "name", z.string(), failures, 'a string, for example "stripe_api_key"');
+  unknownInputs("StoreSecret", news, failures);
+  const storeId = validId(field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"), "storeId", "a store id", "`store.id` of a SecretsStore", failures);
+  const name = field(news, "name", z.string(), failures, 'the secret\'s name, for example "stripe_api_key"');
   const rawScopes = field(news, "scopes", z.array(z.string()), failures, 'a list of scopes, for example ["workers"]');
   const comment = field(news, "comment", z.string().optional(), failures, "a string");
   const adopt = field(news, "adopt", z.boolean().optional(), failures, "true or false") ?? false;
   const allowLargeValue = field(news, "allowLargeValue", z.boolean().optional(), failures, "true or false") ?? false;
-  const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
+  const accountId = accountIdOf(news, failures);
   const rotation = field(news, "rotation", Rotation.optional(), failures, "`{ keepPrevious: boolean, previousName?: string }`");
-  const duplicateOf = field(news, "duplicateOf", DuplicateOf.optional(), failures, "`{ secretId: string }`");
+  const duplicateOf = field(news, "duplicateOf", DuplicateOf.optional(), failures, "`{ secretId: string }`, for example `{ secretId: other.id }`");
   const valueFrom = field(news, "valueFrom", ValueFrom.optional(), failures, '`{ env: "NAME" }`, the name of an environment variable such as "STRIPE_KEY"');
 
   if (name !== undefined) {
@@ -48,6 +61,23 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     if (problem) failures.push({ property: "name", reason: problem });
   }
   const scopes = rawScopes && normalizeScopes("scopes", rawScopes, failures);
+  const commentIssue = comment === undefined ? undefined : commentProblem(comment);
+  if (commentIssue) failures.push({ property: "comment", reason: commentIssue });
+  if (duplicateOf && !isUnknown(duplicateOf.secretId)) {
+    validId(duplicateOf.secretId, "duplicateOf", "a secret id", "`{ secretId: other.id }`, the id of a StoreSecret in the same store", failures);
+  }
+  if (adopt && (duplicateOf || isUnknown(news.duplicateOf))) {
+    failures.push({
+      property: "duplicateOf",
+      reason: "`adopt` and `duplicateOf` contradict each other: `adopt` takes over an existing secret and keeps it, `duplicateOf` creates a new secret as a copy of another. Remove one of them.",
+    });
+  }
+  if (rotation && !rotation.keepPrevious && rotation.previousName !== undefined) {
+    failures.push({
+      property: "rotation",
+      reason: "`rotation.previousName` only applies with `keepPrevious: true` (it names the copy of the previous value); with `keepPrevious: false` there is no copy. Remove `previousName`, or set `keepPrevious: true`.",
+    });
+  }
 
   const inputs: Props = {
     storeId: news.storeId,
@@ -74,9 +104,17 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     inputs.rotation = rotation;
     if (rotation.keepPrevious && name !== undefined) {
       inputs.previousName = rotation.previousName ?? `${name}_previous`;
-      const problem = secretNameProblem("rotation.previousName", inputs.previousName);
-      if (problem) failures.push({ property: "rotation", reason: problem });
-      if (inputs.previousName === name) failures.push({ property: "rotation", reason: "`rotation.previousName` must differ from `name`." });
+      const problem =
+        rotation.previousName === undefined && inputs.previousName.length > MAX_SECRET_NAME_LENGTH
+          ? `The previous-value copy's default name (\`name\` + "_previous") would be ${inputs.previousName.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten \`name\`, or set a shorter \`rotation.previousName\`.`
+          : secretNameProblem("rotation.previousName", inputs.previousName);
+      if (problem && !(rotation.previousName === undefined && secretNameProblem("name", name))) failures.push({ property: "rotation", reason: problem });
+      if (inputs.previousName === name) {
+        failures.push({
+          property: "rotation",
+          reason: "`rotation.previousName` must differ from `name`: it names the copy that keeps the previous value. Choose another name, or leave it out to use `<name>_previous`.",
+        });
+      }
     }
   }
 
@@ -90,12 +128,37 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
 
   if (failures.length === 0 && name !== undefined && !isUnknown(news.accountId)) {
     try {
-      await checkAgainstAccount(olds, inputs, storeId, name, scopes, accountId, failures);
+      if (await storeAndSourceExist(olds, inputs, storeId, duplicateOf, accountId, failures)) {
+        await checkAgainstAccount(olds, inputs, storeId, name, scopes, accountId, failures);
+      }
     } catch (err) {
-      failures.push(asCheckFailure(err));
+      failures.push(apiCheckFailure(err, checkContext(accountId, storeId)));
     }
   }
-  return { inputs, failures };
+  return { inputs: definedOnly(inputs), failures };
+}
+
+/**
+ * Read-only lookups before anything else reads the store: the store exists (a missing one would
+ * otherwise look empty), and a `duplicateOf` source exists in it when this check creates the copy.
+ */
+async function storeAndSourceExist(olds: Props, inputs: Props, storeId: string | undefined, duplicateOf: { secretId: string } | undefined, accountId: string | undefined, failures: CheckFailure[]): Promise<boolean> {
+  const creates = olds.name === undefined || olds.storeId !== storeId || JSON.stringify(olds.duplicateOf ?? null) !== JSON.stringify(inputs.duplicateOf ?? null);
+  // A secret that stays where it is needs no lookup (a store deleted since shows at refresh).
+  if (storeId === undefined || !creates) return true;
+  const settings = checkedSettings(accountId);
+  if ((await view.storeSecrets(settings, storeId)) === undefined) {
+    failures.push(missingStore(storeId, settings.accountId));
+    return false;
+  }
+  if (duplicateOf && HEX_ID.test(duplicateOf.secretId) && creates && !(await view.secretById(settings, storeId, duplicateOf.secretId))) {
+    failures.push({
+      property: "duplicateOf",
+      reason: `\`duplicateOf.secretId\` ${duplicateOf.secretId} is not a secret in store ${storeId}, so there is nothing to copy. Pass the \`id\` of a secret in the same store (\`duplicateOf: { secretId: other.id }\`, which also makes sure it is created first).`,
+    });
+    return false;
+  }
+  return true;
 }
 
 /** What {@link checkValue} needs besides the raw inputs. */
@@ -129,7 +192,8 @@ async function checkValue(olds: Props, news: Props, inputs: Props, ctx: ValueCon
     }
   }
   if (raw !== undefined && ctx.duplicateOf) {
-    failures.push({ property: "value", reason: "Set either `value` or `duplicateOf`, not both: a duplicate takes its value from the source secret." });
+    const from = ctx.valueFrom ? "valueFrom" : "value";
+    failures.push({ property: from, reason: `Set either \`${from}\` or \`duplicateOf\`, not both: a duplicate takes its value from the source secret. Remove one of them.` });
     return undefined;
   }
   if (raw === undefined) {
@@ -143,7 +207,7 @@ async function checkValue(olds: Props, news: Props, inputs: Props, ctx: ValueCon
   }
   if (isUnknown(raw)) return UNKNOWN;
   if (typeof raw !== "string") {
-    failures.push({ property: "value", reason: "`value` must be a string." });
+    failures.push({ property: "value", reason: `\`value\` must be a string, not ${typeName(raw)}. Pass the secret's value as text (for example \`cfg.requireSecret("stripeKey")\`).` });
     return undefined;
   }
   if (isFingerprint(raw)) {
@@ -182,7 +246,7 @@ async function checkAgainstAccount(
   accountId: string | undefined,
   failures: CheckFailure[],
 ): Promise<void> {
-  const settings = resolveSettings(accountId);
+  const settings = checkedSettings(accountId);
   const storeId = knownStoreId ?? plannedStoreId(settings.accountId);
   const find = (n: string) => (storeId === undefined ? undefined : view.findSecret(settings, storeId, n));
   const isNew = olds.name === undefined;
@@ -195,7 +259,7 @@ async function checkAgainstAccount(
     if (existing && !inputs.adopt && !owned) {
       failures.push({
         property: "name",
-        reason: `A secret named "${name}" already exists in store ${storeId} (id ${existing.id}) and this resource does not manage it. Set \`adopt: true\` to take it over (its value, scopes and comment are then set from this program), or choose another name. If this resource already manages it and you asked for a replacement (\`pulumi up --replace\`, \`pulumi state taint\`): Pulumi checks a replacement as a new resource, and a secret keeps its name, so set \`adopt: true\` for that run; the replacement then takes over the same secret and writes it from the program, and nothing is deleted.`,
+        reason: `A secret named "${name}" already exists in store ${storeId} (id ${existing.id}) and this resource does not manage it. Set \`adopt: true\` to take it over (its value, scopes and comment are then set from this program), or choose another name. If this resource already manages it and you asked for a replacement (\`pulumi up --replace\`, \`pulumi state taint\`): Pulumi checks a replacement as a new resource, and a secret keeps its name, so set \`adopt: true\` for that run; the replacement then takes over the same secret and writes it from the program, and nothing is deleted. If a \`pulumi up\` that was interrupted (killed, or its provider process died) was creating this secret, it is that secret: set \`adopt: true\` for one run, then remove it (see docs/troubleshooting.md).`,
       });
       return;
     }
@@ -336,9 +400,9 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
     secret = await batches.createSecret(settings, storeId, { name, value, scopes, comment });
   }
 
-  // A new secret may come back `pending`; its status is reported as Cloudflare gives it (refresh
-  // updates it), never waited for: a wait would cost a read per secret.
   try {
+    // A new secret may come back `pending`; its status is reported as Cloudflare gives it (refresh
+    // updates it), never waited for: a wait would cost a read per secret.
     let previousId: string | undefined;
     if (inputs.previousName) {
       previousId = await copyPrevious(settings, storeId, secret.id, name, inputs.previousName, scopes, inputs.valueVersion);

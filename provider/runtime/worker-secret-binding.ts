@@ -10,13 +10,26 @@ import { accountReplaces, asCheckFailure, GONE } from "./failures";
 import { claim, plannedSecret, plannedStoreId } from "./plan";
 import * as view from "./account-view";
 import { Batcher, type Outcome } from "./batch";
-import { BINDING_NAME, field, isUnknown, secretNameProblem, type CheckFailure } from "./rules";
+import {
+  accountIdOf,
+  apiCheckFailure,
+  bindingNameProblem,
+  checkContext,
+  checkedSettings,
+  definedOnly,
+  field,
+  isUnknown,
+  missingStore,
+  scriptNameProblem,
+  secretNameProblem,
+  unknownInputs,
+  validId,
+  type CheckFailure,
+} from "./rules";
 
 type Props = Record<string, any>;
 type Binding = workersApi.Binding;
 
-/** Worker names: lowercase letters, digits, `-` and `_`, up to 63 characters. */
-export const SCRIPT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const STORE_BINDING = "secrets_store_secret";
 
 /** Another binding sent back so the API keeps it exactly: secret bindings as `{name, type}` (their values stay), the rest as read. */
@@ -36,20 +49,16 @@ const readScript = (settings: Settings, scriptName: string) => view.worker(setti
 
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
+  unknownInputs("WorkerSecretBinding", news, failures);
   const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
   const bindingName = field(news, "bindingName", z.string(), failures, 'a JavaScript identifier, for example "STRIPE_KEY"');
-  const storeId = field(news, "storeId", z.string().min(1), failures, "the id of a store, for example `store.id`");
+  const storeId = validId(field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"), "storeId", "a store id", "`store.id` of a SecretsStore", failures);
   const secretName = field(news, "secretName", z.string(), failures, "the name of a secret in the store, for example `secret.name`");
-  const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
-  if (scriptName !== undefined && !SCRIPT_NAME.test(scriptName)) {
-    failures.push({ property: "scriptName", reason: `\`scriptName\` "${scriptName}" is not a Worker name: use 1–63 lowercase letters, digits, \`-\` or \`_\`, as in your wrangler config's \`name\`.` });
-  }
-  if (bindingName !== undefined && !BINDING_NAME.test(bindingName)) {
-    failures.push({
-      property: "bindingName",
-      reason: `\`bindingName\` "${bindingName}" is not a JavaScript identifier, so the Worker could not read \`env.${bindingName}\`. Use letters, digits, \`_\` or \`$\`, not starting with a digit, for example "${bindingName.replace(/[^A-Za-z0-9_$]/g, "_").replace(/^(\d)/, "_$1")}".`,
-    });
-  }
+  const accountId = accountIdOf(news, failures);
+  const scriptProblem = scriptName === undefined ? undefined : scriptNameProblem(scriptName);
+  if (scriptProblem) failures.push({ property: "scriptName", reason: scriptProblem });
+  const bindingProblem = bindingName === undefined ? undefined : bindingNameProblem(bindingName);
+  if (bindingProblem) failures.push({ property: "bindingName", reason: bindingProblem });
   if (secretName !== undefined) {
     const problem = secretNameProblem("secretName", secretName);
     if (problem) failures.push({ property: "secretName", reason: problem });
@@ -61,14 +70,16 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   // against what this deployment plans for them, or on the next check.
   if (failures.length === 0 && !isUnknown(news.accountId)) {
     try {
-      const settings = resolveSettings(accountId);
+      const settings = checkedSettings(accountId);
       if (scriptName !== undefined && bindingName !== undefined) await checkWorker(settings, olds, inputs, failures);
-      if (secretName !== undefined) await checkSecret(settings, inputs, storeId ?? plannedStoreId(settings.accountId), failures);
+      const missing = storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined;
+      if (missing) failures.push(missingStore(storeId, settings.accountId));
+      else if (secretName !== undefined) await checkSecret(settings, inputs, storeId ?? plannedStoreId(settings.accountId), failures);
     } catch (err) {
-      failures.push(asCheckFailure(err));
+      failures.push(apiCheckFailure(err, checkContext(accountId, storeId)));
     }
   }
-  return { inputs, failures };
+  return { inputs: definedOnly(inputs), failures };
 }
 
 async function checkWorker(settings: Settings, olds: Props, p: Props, failures: CheckFailure[]): Promise<void> {
@@ -119,8 +130,19 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
   const replaces = accountReplaces(olds, news);
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
   if (news.bindingName !== olds.bindingName) replaces.push("bindingName");
-  const changes = replaces.length > 0 || news.storeId !== olds.storeId || news.secretName !== olds.secretName;
+  const changes = replaces.length > 0 || news.storeId !== olds.storeId || news.secretName !== olds.secretName || (await drifted(news));
   return { changes, replaces, deleteBeforeReplace: false };
+}
+
+/**
+ * Whether the Worker no longer has this binding as the program wants it (dropped by a deploy, or
+ * by an interrupted `pulumi destroy`): then `up` writes it again, without a refresh first. The
+ * Worker was read by this deployment's check already, so this costs no request.
+ */
+async function drifted(p: Props): Promise<boolean> {
+  if (isUnknown(p.scriptName) || isUnknown(p.storeId) || isUnknown(p.secretName) || isUnknown(p.accountId)) return false;
+  const script = await view.worker(resolveSettings(p.accountId), p.scriptName).catch(() => undefined);
+  return script !== undefined && !isSame(script.bindings.find((b) => b.name === p.bindingName), p);
 }
 
 function outputsOf(p: Props, accountId: string): Props {

@@ -8,26 +8,40 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as view from "./account-view";
 import { resolveSettings, type Settings } from "./config";
-import { accountReplaces, asCheckFailure, GONE } from "./failures";
+import { accountReplaces, GONE } from "./failures";
 import { claim, plannedStoreId } from "./plan";
-import { BINDING_NAME, field, isUnknown, secretNameProblem, type CheckFailure } from "./rules";
-import { checkSecret, describe, SCRIPT_NAME, STORE_BINDING, writeBinding } from "./worker-secret-binding";
+import {
+  accountIdOf,
+  apiCheckFailure,
+  bindingNameProblem,
+  checkContext,
+  checkedSettings,
+  definedOnly,
+  field,
+  isUnknown,
+  missingStore,
+  scriptNameProblem,
+  secretNameProblem,
+  unknownInputs,
+  validId,
+  type CheckFailure,
+} from "./rules";
+import { checkSecret, describe, STORE_BINDING, writeBinding } from "./worker-secret-binding";
 
 type Props = Record<string, any>;
 
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
+  unknownInputs("WorkerSecretBindings", news, failures);
   const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
-  const storeId = field(news, "storeId", z.string().min(1), failures, "the id of a store, for example `store.id`");
-  const bindings = field(news, "bindings", z.record(z.string(), z.string()), failures, 'a map of binding name to secret name, for example `{ STRIPE_KEY: stripe.name }`');
-  const accountId = field(news, "accountId", z.string().min(1).optional(), failures, "a Cloudflare account id");
-  if (scriptName !== undefined && !SCRIPT_NAME.test(scriptName)) {
-    failures.push({ property: "scriptName", reason: `\`scriptName\` "${scriptName}" is not a Worker name: use 1–63 lowercase letters, digits, \`-\` or \`_\`, as in your wrangler config's \`name\`.` });
-  }
+  const storeId = validId(field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"), "storeId", "a store id", "`store.id` of a SecretsStore", failures);
+  const bindings = field(news, "bindings", z.record(z.string(), z.string()), failures, "a map of binding name to secret name, for example `{ STRIPE_KEY: stripe.name }`");
+  const accountId = accountIdOf(news, failures);
+  const scriptProblem = scriptName === undefined ? undefined : scriptNameProblem(scriptName);
+  if (scriptProblem) failures.push({ property: "scriptName", reason: scriptProblem });
   for (const [bindingName, secretName] of Object.entries(bindings ?? {})) {
-    if (!BINDING_NAME.test(bindingName)) {
-      failures.push({ property: "bindings", reason: `Binding name "${bindingName}" is not a JavaScript identifier, so the Worker could not read \`env.${bindingName}\`. Use letters, digits, \`_\` or \`$\`, not starting with a digit.` });
-    }
+    const bindingProblem = bindingNameProblem(bindingName);
+    if (bindingProblem) failures.push({ property: "bindings", reason: `${bindingProblem.replace(/`bindingName`/g, "A key of `bindings`")}` });
     if (!isUnknown(secretName)) {
       const problem = secretNameProblem(`bindings.${bindingName}`, secretName);
       if (problem) failures.push({ property: "bindings", reason: problem });
@@ -38,17 +52,21 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
 
   if (failures.length === 0 && scriptName !== undefined && bindings !== undefined && !isUnknown(news.accountId)) {
     try {
-      const settings = resolveSettings(accountId);
+      const settings = checkedSettings(accountId);
       await checkWorker(settings, olds, scriptName, storeId, bindings, failures);
-      const store = storeId ?? plannedStoreId(settings.accountId);
-      for (const [bindingName, secretName] of Object.entries(bindings)) {
-        if (!isUnknown(secretName)) await checkSecret(settings, { scriptName, bindingName, secretName }, store, failures);
+      if (storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined) {
+        failures.push(missingStore(storeId, settings.accountId));
+      } else {
+        const store = storeId ?? plannedStoreId(settings.accountId);
+        for (const [bindingName, secretName] of Object.entries(bindings)) {
+          if (!isUnknown(secretName)) await checkSecret(settings, { scriptName, bindingName, secretName }, store, failures);
+        }
       }
     } catch (err) {
-      failures.push(asCheckFailure(err));
+      failures.push(apiCheckFailure(err, checkContext(accountId, storeId)));
     }
   }
-  return { inputs, failures };
+  return { inputs: definedOnly(inputs), failures };
 }
 
 /** Each binding name must be free on the Worker, or already ours, or a store binding identical to ours (adopted). */
@@ -84,8 +102,23 @@ async function checkWorker(
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
   const replaces = accountReplaces(olds, news);
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
-  const changes = replaces.length > 0 || news.storeId !== olds.storeId || JSON.stringify(sorted(news.bindings)) !== JSON.stringify(sorted(olds.bindings));
+  const changes = replaces.length > 0 || news.storeId !== olds.storeId || JSON.stringify(sorted(news.bindings)) !== JSON.stringify(sorted(olds.bindings)) || (await drifted(news));
   return { changes, replaces, deleteBeforeReplace: false };
+}
+
+/**
+ * Whether the Worker lacks one of these bindings as the program wants it (dropped by a deploy, or
+ * by an interrupted `pulumi destroy`): then `up` writes them again, without a refresh first. The
+ * Worker was read by this deployment's check already, so this costs no request.
+ */
+async function drifted(p: Props): Promise<boolean> {
+  if (isUnknown(p.scriptName) || isUnknown(p.storeId) || isUnknown(p.accountId) || Object.values(p.bindings ?? {}).some(isUnknown)) return false;
+  const script = await view.worker(resolveSettings(p.accountId), p.scriptName).catch(() => undefined);
+  if (!script) return false;
+  return sorted(p.bindings).some(([name, secretName]) => {
+    const b = script.bindings.find((x) => x.name === name);
+    return b?.type !== STORE_BINDING || b.store_id !== p.storeId || b.secret_name !== secretName;
+  });
 }
 
 const sorted = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b));

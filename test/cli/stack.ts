@@ -4,7 +4,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { startEmulator, type EmulatorSeed, type RunningEmulator } from "../../emulator";
+import { startEmulator, type EmulatorOptions, type EmulatorSeed, type RunningEmulator } from "../../emulator";
 import { PulumiStack, type Deployment, type StackExport } from "../../tools/pulumi-cli";
 import { leaks } from "../rig/bytes";
 import { emulatorFetch, requestLog, type RequestLogEntry } from "../rig/emulator-client";
@@ -24,6 +24,8 @@ export interface StartOptions {
   env?: NodeJS.ProcessEnv;
   /** The stack's name (default "test"). */
   stack?: string;
+  /** More emulator options (quota, maxStores, rateLimit, latencyMs, tokens, …); the seed and port are set by `start`. */
+  emulator?: Omit<EmulatorOptions, "seed" | "port">;
 }
 
 export class CliStack {
@@ -35,7 +37,7 @@ export class CliStack {
 
   /** Stages `examples/<example>` (or a program directory), starts an emulator with the seed, creates the stack. */
   static async start(example: string, seed: EmulatorSeed, options: StartOptions = {}): Promise<CliStack> {
-    const emu = await startEmulator({ port: 0, seed });
+    const emu = await startEmulator({ ...options.emulator, port: 0, seed });
     const source = path.isAbsolute(example) ? example : path.join(REPO_ROOT, "examples", example);
     const programDir = stageProgram(source);
     const viaEnv = options.env !== undefined;

@@ -179,7 +179,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
     const s = new Managed(rig, "StoreSecret", "invalid");
     const before = (await rig.requests()).length;
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-      [{ name: "has space" }, "name", /letters, digits, `_` and `-`.*"has_space"/],
+      [{ name: "has space" }, "name", /letters, digits, `_` and `-`/],
       [{ value: "x".repeat(1025) }, "value", /1025 bytes.*1024.*allowLargeValue: true/],
       [{ value: "€".repeat(400) }, "value", /1200 bytes/],
       [{ value: "x".repeat(65537), allowLargeValue: true }, "value", /at most 65536/],

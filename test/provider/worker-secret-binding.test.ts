@@ -95,7 +95,7 @@ describe("WorkerSecretBinding through the real dynamic provider host", () => {
     const b = binding("bad");
     const ok = { scriptName: WORKER, bindingName: "STRIPE_KEY", storeId, secretName: "stripe_api_key" };
     const cases: Array<[Record<string, unknown>, string, RegExp]> = [
-      [{ bindingName: "stripe-key" }, "bindingName", /not a JavaScript identifier.*"stripe_key"/],
+      [{ bindingName: "stripe-key" }, "bindingName", /not a JavaScript identifier.*for example "STRIPE_KEY"/],
       [{ bindingName: "1KEY" }, "bindingName", /not a JavaScript identifier/],
       [{ scriptName: "no-such-worker" }, "scriptName", /Worker "no-such-worker" does not exist.*Deploy it first/],
       [{ bindingName: "GREETING" }, "bindingName", /already has a binding named "GREETING" \(plain_text\).*another `bindingName`/],

@@ -37,7 +37,8 @@ const keep = (b: Binding): Binding => (b.type === "secret_text" || b.type === "s
 
 const ourBinding = (p: Props): Binding => ({ type: STORE_BINDING, name: p.bindingName, store_id: p.storeId, secret_name: p.secretName });
 
-const isSame = (b: Binding | undefined, p: Props): boolean =>
+/** Whether `b` is a store binding to secret `p.secretName` in store `p.storeId`. */
+export const isSame = (b: Binding | undefined, p: Props): boolean =>
   !!b && b.type === STORE_BINDING && b.store_id === p.storeId && b.secret_name === p.secretName;
 
 export function describe(b: Binding): string {

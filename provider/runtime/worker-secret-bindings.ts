@@ -26,7 +26,7 @@ import {
   validId,
   type CheckFailure,
 } from "./rules";
-import { checkSecret, describe, STORE_BINDING, writeBinding } from "./worker-secret-binding";
+import { checkSecret, describe, isSame, STORE_BINDING, writeBinding } from "./worker-secret-binding";
 
 type Props = Record<string, any>;
 
@@ -115,10 +115,7 @@ async function drifted(p: Props): Promise<boolean> {
   if (isUnknown(p.scriptName) || isUnknown(p.storeId) || isUnknown(p.accountId) || Object.values(p.bindings ?? {}).some(isUnknown)) return false;
   const script = await view.worker(resolveSettings(p.accountId), p.scriptName).catch(() => undefined);
   if (!script) return false;
-  return sorted(p.bindings).some(([name, secretName]) => {
-    const b = script.bindings.find((x) => x.name === name);
-    return b?.type !== STORE_BINDING || b.store_id !== p.storeId || b.secret_name !== secretName;
-  });
+  return sorted(p.bindings).some(([name, secretName]) => !isSame(script.bindings.find((x) => x.name === name), { storeId: p.storeId, secretName }));
 }
 
 const sorted = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b));

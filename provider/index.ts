@@ -12,4 +12,5 @@ export {
 } from "./resources/worker-secret-binding";
 export { WorkerSecretBindings, type WorkerSecretBindingsArgs } from "./resources/worker-secret-bindings";
 export { PreviousSecretCopy, type PreviousSecretCopyArgs } from "./resources/previous-secret-copy";
+export type { SecretUse } from "./resources/declared-bindings";
 export { CloudflareApiError } from "./api/error";

@@ -1,10 +1,17 @@
-/** Typed Workers endpoints: a deployed script's settings, where its bindings live. */
+/** Typed Workers endpoints: the account's scripts, and a script's settings, where its bindings live. */
 import { z } from "zod";
 import { cfRequest, FormData, type ApiSettings } from "./request";
 
 /** A Worker binding as the API returns it; secret bindings come back without their values. */
 export const Binding = z.object({ name: z.string(), type: z.string() }).passthrough();
 export type Binding = z.infer<typeof Binding>;
+
+/** The binding type that points at a Secrets Store secret (`store_id`, `secret_name`). */
+export const STORE_BINDING = "secrets_store_secret";
+
+/** A Worker as the script list returns it: its name is the `id`. */
+export const Script = z.object({ id: z.string() }).passthrough();
+export type Script = z.infer<typeof Script>;
 
 export const ScriptSettings = z
   .object({ bindings: z.array(Binding).nullish().transform((b) => b ?? []) })
@@ -13,6 +20,14 @@ export type ScriptSettings = z.infer<typeof ScriptSettings>;
 
 const settingsPath = (accountId: string, scriptName: string) =>
   `/accounts/${encodeURIComponent(accountId)}/workers/scripts/${encodeURIComponent(scriptName)}/settings`;
+
+/**
+ * Every Worker in the account (`GET …/workers/scripts`, one request: the endpoint is not paged).
+ * @see https://developers.cloudflare.com/api/resources/workers/subresources/scripts/methods/list/
+ */
+export async function listScripts(api: ApiSettings, accountId: string): Promise<Script[]> {
+  return (await cfRequest(api, { method: "GET", path: `/accounts/${encodeURIComponent(accountId)}/workers/scripts`, schema: z.array(Script) })).result;
+}
 
 export async function getScriptSettings(api: ApiSettings, accountId: string, scriptName: string): Promise<ScriptSettings> {
   return (await cfRequest(api, { method: "GET", path: settingsPath(accountId, scriptName), schema: ScriptSettings })).result;

@@ -19,8 +19,8 @@ export interface PreviousSecretCopyArgs {
    */
   secretName: pulumi.Input<string>;
   /**
-   * The copy's name.
-   * @example previousName: "stripe_api_key_previous"
+   * The copy's name (the secret's `copyName`).
+   * @example previousName: secret.copyName
    */
   previousName: pulumi.Input<string>;
   /**
@@ -28,6 +28,12 @@ export interface PreviousSecretCopyArgs {
    * @example valueVersion: secret.valueVersion
    */
   valueVersion: pulumi.Input<number>;
+  /**
+   * Delete copies that Workers still bind (as the secret's `deleteWhenBound`).
+   * @default false
+   * @example deleteWhenBound: true
+   */
+  deleteWhenBound?: pulumi.Input<boolean>;
   /**
    * The Cloudflare account (default: as for the secret).
    * @example accountId: "0123456789abcdef0123456789abcdef"

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { encodingProblem, type Scope } from "../runtime/rules";
+import { markManaged, type SecretUse } from "./declared-bindings";
 import { PreviousSecretCopy } from "./previous-secret-copy";
 import { shimFor } from "./shim";
 
@@ -9,14 +10,16 @@ export type SecretScope = Scope | "ai-gateway";
 /** Keep the value that was current before each rotation as a copy, for a fallback binding. */
 export interface SecretRotation {
   /**
-   * Keep a copy of the previous value under `previousName`. The copy exists from the secret's
-   * creation (a duplicate of the first value) and is refreshed, before the new value is written,
-   * every time the value changes. Cloudflare copies the value; it never passes through Pulumi.
+   * Keep a copy of the previous value. The copy exists from the secret's creation (a duplicate of
+   * the first value); each time the value changes, the live value is first copied to a new copy,
+   * the fallback bindings move to it, and only then is the older copy deleted, so a fallback never
+   * points at nothing. Cloudflare copies the value; it never passes through Pulumi.
    * @example keepPrevious: true
    */
   keepPrevious: boolean;
   /**
-   * The copy's name.
+   * The base of the copies' names: the copy holding value version n is `<previousName>_v<n>`
+   * (the secret's `previousName` output gives the current one).
    * @default "<name>_previous"
    * @example previousName: "stripe_api_key_previous"
    */
@@ -92,6 +95,16 @@ export interface StoreSecretArgs {
    */
   rotation?: SecretRotation;
   /**
+   * Accept breaking Workers: let this secret (or its previous-value copy) be deleted, renamed,
+   * replaced or lose its `workers` scope while Workers that this program does not manage still
+   * bind it. Without it, such a change fails (at preview for a scope removal, at the delete
+   * otherwise) naming each Worker and binding, and nothing is deleted. To delete a bound secret,
+   * set it and run `pulumi up` before removing the resource from the program.
+   * @default false
+   * @example deleteWhenBound: true
+   */
+  deleteWhenBound?: pulumi.Input<boolean>;
+  /**
    * The Cloudflare account. Default: stack config `cloudflare-secrets-store:accountId`, else the
    * `CLOUDFLARE_ACCOUNT_ID` environment variable.
    * @example accountId: "0123456789abcdef0123456789abcdef"
@@ -146,10 +159,20 @@ export class StoreSecret extends pulumi.dynamic.Resource {
   /** Goes up by one each time the value changes: a rotation shows in the preview without the value. */
   declare readonly valueVersion: pulumi.Output<number>;
   /**
-   * With `rotation.keepPrevious`: the name of the copy holding the previous value, for a fallback
-   * binding. It comes from the copy's own resource, so a binding using it is removed before the copy.
+   * With `rotation.keepPrevious`: the name of the copy holding the previous value
+   * (`<previousName>_v<n>`), for a fallback binding. It comes from the copy's own resource, so a
+   * binding using it moves to a new copy before the old one is deleted, and is removed before it.
    */
   readonly previousName: pulumi.Output<string | undefined>;
+  /** The copy's name as this secret last wrote it; bind fallbacks to {@link previousName} instead. */
+  declare readonly copyName: pulumi.Output<string | undefined>;
+  /**
+   * The Workers that bind this secret or its copy, found by reading every Worker of the account at
+   * `pulumi refresh` (and at a create with `adopt`), each marked `managed` when a binding resource
+   * of this program declares it.
+   * @example export const stripeUsers = stripe.boundBy;
+   */
+  declare readonly boundBy: pulumi.Output<SecretUse[]>;
   /** With `rotation.keepPrevious`: the id of that copy. */
   readonly previousId: pulumi.Output<string | undefined>;
 
@@ -167,16 +190,26 @@ export class StoreSecret extends pulumi.dynamic.Resource {
         created: undefined,
         modified: undefined,
         valueVersion: undefined,
+        copyName: undefined,
+        boundBy: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "value"] },
       "cloudflare-secrets-store",
       "StoreSecret",
     );
+    this.boundBy = markManaged(this.boundBy, this.storeId);
     if (args.rotation?.keepPrevious) {
-      const previousName = args.rotation.previousName ?? pulumi.output(args.name).apply((n) => `${n}_previous`);
       const copy = new PreviousSecretCopy(
         `${name}-previous`,
-        { accountId: args.accountId, storeId: this.storeId, secretId: this.id, secretName: this.name, previousName, valueVersion: this.valueVersion },
+        {
+          accountId: args.accountId,
+          storeId: this.storeId,
+          secretId: this.id,
+          secretName: this.name,
+          previousName: this.copyName.apply((n) => n ?? ""),
+          valueVersion: this.valueVersion,
+          deleteWhenBound: args.deleteWhenBound,
+        },
         { parent: this },
       );
       this.previousName = copy.previousName;

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { declareBindings } from "./declared-bindings";
 import { shimFor } from "./shim";
 
 /** Arguments of a {@link WorkerSecretBinding}. */
@@ -85,6 +86,11 @@ export class WorkerSecretBinding extends pulumi.dynamic.Resource {
       opts,
       "cloudflare-secrets-store",
       "WorkerSecretBinding",
+    );
+    declareBindings(
+      pulumi.all([args.scriptName, args.bindingName, args.storeId, args.secretName]).apply(([scriptName, bindingName, storeId, secretName]) => [
+        { scriptName, bindingName, storeId, secretName },
+      ]),
     );
   }
 }

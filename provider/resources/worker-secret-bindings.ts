@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { declareBindings } from "./declared-bindings";
 import { shimFor } from "./shim";
 import type { WorkersScriptStoreBinding, WranglerSecretsStoreSecret } from "./worker-secret-binding";
 
@@ -64,6 +65,11 @@ export class WorkerSecretBindings extends pulumi.dynamic.Resource {
       opts,
       "cloudflare-secrets-store",
       "WorkerSecretBindings",
+    );
+    declareBindings(
+      pulumi.all([args.scriptName, args.storeId, pulumi.output(args.bindings)]).apply(([scriptName, storeId, bindings]) =>
+        Object.entries(bindings).map(([bindingName, secretName]) => ({ scriptName, bindingName, storeId, secretName })),
+      ),
     );
   }
 }

@@ -21,6 +21,7 @@ interface StoreListing {
 const stores = new Map<string, Promise<secretsApi.Store[]>>();
 const listings = new Map<string, Promise<StoreListing>>();
 const workers = new Map<string, Promise<workersApi.ScriptSettings | undefined>>();
+const scripts = new Map<string, Promise<string[]>>();
 
 const storeKey = (settings: Settings, storeId: string) => `${settings.accountId}/${storeId}`;
 const workerKey = (settings: Settings, scriptName: string) => `${settings.accountId}/${scriptName}`;
@@ -103,4 +104,9 @@ export function freshWorker(settings: Settings, scriptName: string): Promise<wor
 /** Records a Worker's settings as this process wrote them. */
 export function noteWorker(settings: Settings, scriptName: string, written: workersApi.ScriptSettings): void {
   workers.set(workerKey(settings, scriptName), Promise.resolve(written));
+}
+
+/** The names of the account's Workers (listed once per deployment). */
+export function scriptNames(settings: Settings): Promise<string[]> {
+  return memo(scripts, settings.accountId, async () => (await workersApi.listScripts(settings.api, settings.accountId)).map((s) => s.id));
 }

@@ -78,6 +78,15 @@ export function maxStoresPerAccount(): number {
 }
 
 /**
+ * Whether this run may delete or unscope a secret that Workers still bind
+ * (`cloudflare-secrets-store:deleteWhenBound` set to "true"): the way to accept the break for a
+ * resource already removed from the program, whose own `deleteWhenBound` can no longer be set.
+ */
+export function deleteWhenBoundByConfig(): boolean {
+  return fromConfig("cloudflare-secrets-store:deleteWhenBound") === "true";
+}
+
+/**
  * The request budget (`cloudflare-secrets-store:rateLimit`, "<requests>/<seconds>"; default
  * Cloudflare's "1200/300"). Lower it when other tools share the token's budget.
  */

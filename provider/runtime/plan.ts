@@ -15,6 +15,9 @@ const renames = new Map<string, string>();
 const owned = new Set<string>();
 const adoptedStores = new Map<string, string>();
 const claimed = new Set<string>();
+const breaksAccepted = new Set<string>();
+const recreated = new Set<string>();
+const currentCopies = new Map<string, string | undefined>();
 
 /** A store not known yet (created in this deployment) is keyed as "?". */
 const secretKey = (accountId: string, storeId: string | undefined, name: string) => `${accountId}/${storeId ?? "?"}/${name}`;
@@ -101,4 +104,34 @@ export function claim(kind: ResourceKindName, id: string): void {
 /** Whether a create in this deployment took over `id`. */
 export function isClaimed(kind: ResourceKindName, id: string): boolean {
   return claimed.has(`${kind}/${id}`);
+}
+
+/** Records that deleting the secret `name` may leave Workers without it (a rename with `deleteWhenBound`). */
+export function acceptBreak(accountId: string, storeId: string, name: string): void {
+  breaksAccepted.add(secretKey(accountId, storeId, name));
+}
+
+export function isBreakAccepted(accountId: string, storeId: string, name: string): boolean {
+  return breaksAccepted.has(secretKey(accountId, storeId, name));
+}
+
+/** Records that the secret `name` is deleted and created again under the same name (a delete-before-replace). */
+export function planRecreate(accountId: string, storeId: string, name: string): void {
+  recreated.add(secretKey(accountId, storeId, name));
+}
+
+/** Whether the secret `name` comes back in this deployment, so a binding to it resolves again by name. */
+export function isRecreated(accountId: string, storeId: string, name: string): boolean {
+  return recreated.has(secretKey(accountId, storeId, name));
+}
+
+/** Records the previous-value copy a secret keeps after this deployment (undefined: none). */
+export function planCopy(accountId: string, storeId: string, secretName: string, copyName: string | undefined): void {
+  currentCopies.set(secretKey(accountId, storeId, secretName), copyName);
+}
+
+/** The copy a StoreSecret of this deployment keeps; `{ known: false }` when none was checked here. */
+export function plannedCopy(accountId: string, storeId: string, secretName: string): { known: boolean; copyName?: string } {
+  const key = secretKey(accountId, storeId, secretName);
+  return currentCopies.has(key) ? { known: true, copyName: currentCopies.get(key) } : { known: false };
 }

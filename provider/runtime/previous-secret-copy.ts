@@ -10,7 +10,9 @@ import { z } from "zod";
 import * as api from "../api/secrets-store";
 import { resolveSettings } from "./config";
 import { GONE } from "./failures";
-import { claim } from "./plan";
+import { deleteWhenBoundByConfig } from "./config";
+import { claim, isBreakAccepted, plannedCopy } from "./plan";
+import * as usage from "./usage";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";
 import { accountIdOf, definedOnly, field, secretNameProblem, unknownInputs, validId, type CheckFailure } from "./rules";
@@ -18,12 +20,20 @@ import { accountIdOf, definedOnly, field, secretNameProblem, unknownInputs, vali
 type Props = Record<string, any>;
 
 /**
- * The comment on a previous-value copy. It names the secret and the rotation that made it, so a
- * retried rotation never copies twice and a secret we did not make is never taken for a copy.
+ * The comment on a previous-value copy. It names the secret and the value version the copy holds,
+ * so a retried rotation never copies twice and a secret we did not make is never taken for a copy.
  */
-export const copyComment = (name: string, version: number) => `previous value of ${name} (kept by rotation to version ${version})`;
-export const isCopyOf = (comment: string, names: string[]) =>
-  names.some((n) => comment.startsWith(`previous value of ${n} (kept by rotation to version `));
+export const copyComment = (name: string, version: number) => `previous value of ${name} (version ${version})`;
+
+/** Whether `comment` marks a copy of one of `names` (copies made before version 0.2 included). */
+export const isCopyOf = (comment: string, names: string[]) => names.some((n) => comment.startsWith(`previous value of ${n} (`));
+
+/**
+ * The name of the copy holding `version`: each copy has its own name, so a rotation makes the new
+ * copy, moves the fallback bindings to it and only then deletes the old one, and a Worker's
+ * fallback never points at nothing.
+ */
+export const copyNameFor = (base: string, version: number) => `${base}_v${version}`;
 
 export async function check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
@@ -33,6 +43,7 @@ export async function check(_olds: Props, news: Props): Promise<{ inputs: Props;
   const previousName = field(news, "previousName", z.string(), failures, 'the copy\'s name, for example "stripe_api_key_previous"');
   const nameProblem = previousName === undefined ? undefined : secretNameProblem("previousName", previousName);
   if (nameProblem) failures.push({ property: "previousName", reason: nameProblem });
+  field(news, "deleteWhenBound", z.boolean().optional(), failures, "true or false");
   accountIdOf(news, failures);
   return { inputs: definedOnly(news), failures };
 }
@@ -72,14 +83,30 @@ export async function update(_id: string, _olds: Props, news: Props): Promise<pu
 }
 
 /**
- * Deletes the copy. It is found by name, since a rotation run alone (`pulumi up --target` the
- * secret) makes a new copy without updating this resource; a secret under that name is deleted only
- * when it is the copy this resource reported or its comment marks it as a copy of this secret.
+ * Deletes the secret's copies that it no longer keeps: every copy of the secret in the store (found
+ * by its comment, so a copy a rotation run alone with `pulumi up --target` made is found too) but
+ * the one its StoreSecret keeps after this deployment. A copy that a Worker still binds is kept,
+ * and the delete fails naming the Worker, unless `deleteWhenBound`.
  */
 export async function remove(_id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
-  const copy = await view.findSecret(settings, props.storeId, props.previousName);
-  if (copy && (copy.id === props.previousId || isCopyOf(copy.comment, [props.secretName]))) {
-    await batches.deleteSecret(settings, props.storeId, copy.id);
+  const kept = plannedCopy(settings.accountId, props.storeId, props.secretName);
+  const copies = ((await view.storeSecrets(settings, props.storeId)) ?? []).filter(
+    (s) => (s.id === props.previousId || isCopyOf(s.comment, [props.secretName])) && !(kept.known && s.name === kept.copyName),
+  );
+  const accepted = (name: string) => props.deleteWhenBound === true || deleteWhenBoundByConfig() || isBreakAccepted(settings.accountId, props.storeId, name);
+  const names = copies.map((c) => c.name).filter((n) => !accepted(n));
+  const uses = names.length ? await usage.usesOf(settings, props.storeId, names) : [];
+  if (uses.length) {
+    throw new Error(
+      usage.refusal(
+        settings,
+        `delete ${uses.map((u) => `"${u.secretName}"`).filter((n, i, all) => all.indexOf(n) === i).join(", ")}, a previous-value copy of secret "${props.secretName}" in store ${props.storeId}`,
+        uses,
+        usage.DELETE_WHEN_BOUND,
+      ),
+    );
   }
+  await Promise.all(copies.map((copy) => batches.deleteSecret(settings, props.storeId, copy.id)));
 }
+

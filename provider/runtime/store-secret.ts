@@ -6,7 +6,21 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
 import { accountReplaces, asCheckFailure, GONE, partialFailure } from "./failures";
-import { claim, isOwned, planOwned, planRename, plannedRename, planSecret, plannedStoreId, reserveQuota } from "./plan";
+import {
+  acceptBreak,
+  claim,
+  isBreakAccepted,
+  isOwned,
+  isRecreated,
+  planCopy,
+  planOwned,
+  planRecreate,
+  planRename,
+  plannedRename,
+  planSecret,
+  plannedStoreId,
+  reserveQuota,
+} from "./plan";
 import {
   accountIdOf,
   apiCheckFailure,
@@ -29,11 +43,12 @@ import {
   valueSizeProblem,
   type CheckFailure,
 } from "./rules";
-import { accountIdFor, resolveSettings, type Settings } from "./config";
+import { accountIdFor, deleteWhenBoundByConfig, resolveSettings, type Settings } from "./config";
 import { isFingerprint, recall, remember, saltFor } from "./values";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";
-import { copyComment, isCopyOf } from "./previous-secret-copy";
+import { copyComment, copyNameFor, isCopyOf } from "./previous-secret-copy";
+import * as usage from "./usage";
 
 type Props = Record<string, any>;
 
@@ -51,6 +66,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   const comment = field(news, "comment", z.string().optional(), failures, "a string");
   const adopt = field(news, "adopt", z.boolean().optional(), failures, "true or false") ?? false;
   const allowLargeValue = field(news, "allowLargeValue", z.boolean().optional(), failures, "true or false") ?? false;
+  const deleteWhenBound = field(news, "deleteWhenBound", z.boolean().optional(), failures, "true or false");
   const accountId = accountIdOf(news, failures);
   const rotation = field(news, "rotation", Rotation.optional(), failures, "`{ keepPrevious: boolean, previousName?: string }`");
   const duplicateOf = field(news, "duplicateOf", DuplicateOf.optional(), failures, "`{ secretId: string }`, for example `{ secretId: other.id }`");
@@ -90,6 +106,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   };
   if (accountId !== undefined || isUnknown(news.accountId)) inputs.accountId = news.accountId;
   if (duplicateOf || isUnknown(news.duplicateOf)) inputs.duplicateOf = news.duplicateOf;
+  if (deleteWhenBound !== undefined) inputs.deleteWhenBound = deleteWhenBound;
   if (valueFrom) inputs.valueFrom = valueFrom;
 
   const value = await checkValue(olds, news, inputs, { name, accountId, duplicateOf, valueFrom, allowLargeValue }, failures);
@@ -104,15 +121,18 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     inputs.rotation = rotation;
     if (rotation.keepPrevious && name !== undefined) {
       inputs.previousName = rotation.previousName ?? `${name}_previous`;
+      inputs.copyName = plannedCopyName(olds, inputs, name, valueChanged);
       const problem =
-        rotation.previousName === undefined && inputs.previousName.length > MAX_SECRET_NAME_LENGTH
-          ? `The previous-value copy's default name (\`name\` + "_previous") would be ${inputs.previousName.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten \`name\`, or set a shorter \`rotation.previousName\`.`
-          : secretNameProblem("rotation.previousName", inputs.previousName);
+        typeof inputs.copyName !== "string"
+          ? undefined
+          : inputs.copyName.length > MAX_SECRET_NAME_LENGTH
+            ? `The previous-value copy's name (\`${rotation.previousName === undefined ? "name + \"_previous\"" : "rotation.previousName"}\` + "_v" + the version it holds) would be ${inputs.copyName.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten \`name\`, or set a shorter \`rotation.previousName\`.`
+            : secretNameProblem("rotation.previousName", inputs.previousName);
       if (problem && !(rotation.previousName === undefined && secretNameProblem("name", name))) failures.push({ property: "rotation", reason: problem });
       if (inputs.previousName === name) {
         failures.push({
           property: "rotation",
-          reason: "`rotation.previousName` must differ from `name`: it names the copy that keeps the previous value. Choose another name, or leave it out to use `<name>_previous`.",
+          reason: "`rotation.previousName` must differ from `name`: it names the copies that keep the previous value. Choose another name, or leave it out to use `<name>_previous`.",
         });
       }
     }
@@ -121,9 +141,13 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   // What a rotation will do, in words a reviewer sees in `pulumi preview --diff` (never the value).
   // Only a rotation has it, so a preview with no value change stays empty.
   if (valueChanged) {
-    inputs.rotationPlan = inputs.previousName
-      ? `copy the live value to ${inputs.previousName}, then write version ${inputs.valueVersion}`
-      : `write version ${inputs.valueVersion} (no previous copy kept)`;
+    const live = olds.valueVersion ?? 1;
+    inputs.rotationPlan =
+      typeof inputs.copyName !== "string"
+        ? `write version ${inputs.valueVersion} (no previous copy kept)`
+        : inputs.copyName === currentCopy(olds)
+          ? `keep ${inputs.copyName} (it holds version ${live}, the live value), then write version ${inputs.valueVersion}`
+          : `copy the live value (version ${live}) to ${inputs.copyName}, then write version ${inputs.valueVersion}; the fallback bindings move to ${inputs.copyName} before ${currentCopy(olds) ?? "the old copy"} is deleted`;
   }
 
   if (failures.length === 0 && name !== undefined && !isUnknown(news.accountId)) {
@@ -136,6 +160,25 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     }
   }
   return { inputs: definedOnly(inputs), failures };
+}
+
+/** The previous-value copy the state says a secret has (before 0.2, the copy was named `previousName`). */
+function currentCopy(p: Props): string | undefined {
+  return p.copyName ?? p.previousName;
+}
+
+/**
+ * The copy a secret with `keepPrevious` has after this deployment: `<previousName>_v<n>`, holding
+ * version n, the value that is live before the deployment writes (on a create, the first value).
+ * An existing copy is kept while it still holds the live value: no value change and the same
+ * `previousName`. Unknown at preview while the value is.
+ */
+function plannedCopyName(olds: Props, inputs: Props, name: string, valueChanged: boolean): string {
+  if (inputs.value === UNKNOWN && olds.name !== undefined) return UNKNOWN;
+  const creates = olds.name === undefined || olds.name !== name || olds.storeId !== inputs.storeId;
+  const current = creates ? undefined : currentCopy(olds);
+  if (current !== undefined && !valueChanged && olds.previousName === inputs.previousName) return current;
+  return copyNameFor(inputs.previousName, creates ? inputs.valueVersion : (olds.valueVersion ?? 1));
 }
 
 /**
@@ -278,22 +321,52 @@ async function checkAgainstAccount(
       }
     }
   }
-  if (inputs.previousName && (isNew || moved || olds.previousName !== inputs.previousName)) {
-    const copy = await find(inputs.previousName);
+  const copyName: unknown = inputs.copyName;
+  if (typeof copyName === "string" && copyName !== UNKNOWN && (isNew || moved || copyName !== currentCopy(olds))) {
+    const copy = await find(copyName);
     if (!copy) creates += 1;
     else if (!isCopyOf(copy.comment, [name, olds.name].filter(Boolean))) {
       failures.push({
         property: "rotation",
-        reason: `The previous-value copy's name "${inputs.previousName}" is taken by another secret (id ${copy.id}) that is not a copy of "${name}"; rotation would overwrite it. Choose another \`rotation.previousName\`.`,
+        reason: `The previous-value copy's name "${copyName}" is taken by another secret (id ${copy.id}) that is not a copy of "${name}"; rotation would overwrite it. Choose another \`rotation.previousName\`.`,
       });
     }
+  }
+  if (storeId !== undefined && !isUnknown(copyName)) planCopy(settings.accountId, storeId, name, typeof copyName === "string" ? copyName : undefined);
+  if (moved && inputs.deleteWhenBound === true && olds.storeId !== undefined) {
+    for (const n of [olds.name, currentCopy(olds)]) if (typeof n === "string") acceptBreak(settings.accountId, olds.storeId, n);
+  }
+  if (!isNew && !moved && storeId !== undefined && scopes && !inputs.deleteWhenBound && !deleteWhenBoundByConfig()) {
+    await checkScopeRemoval(settings, storeId, olds, name, scopes, failures);
   }
   if (creates > 0 && !owned) {
     const problem = await reserveQuota(settings, `${storeId ?? "(new store)"}/${name}`, creates);
     if (problem) failures.push({ property: "name", reason: problem });
   }
   planSecret(settings.accountId, storeId, name, scopes, name);
-  if (inputs.previousName) planSecret(settings.accountId, storeId, inputs.previousName, scopes, name);
+  if (typeof copyName === "string") planSecret(settings.accountId, storeId, copyName, scopes, name);
+}
+
+/**
+ * Removing the `workers` scope from a secret that Workers bind (the secret or its copy) fails the
+ * preview, naming them: Cloudflare checks the scope on every use, so each would fail. The check
+ * runs before the program's bindings are checked, so a binding this program removes in the same
+ * deployment counts too (remove it in one \`up\`, the scope in the next).
+ */
+async function checkScopeRemoval(settings: Settings, storeId: string, olds: Props, name: string, scopes: string[], failures: CheckFailure[]): Promise<void> {
+  if (!Array.isArray(olds.scopes) || !olds.scopes.includes("workers") || scopes.includes("workers")) return;
+  const uses = await usage.usesOf(settings, storeId, [name, currentCopy(olds)].filter((n): n is string => typeof n === "string"));
+  if (uses.length === 0) return;
+  failures.push({
+    property: "scopes",
+    reason: usage.refusal(
+      settings,
+      `remove the \`workers\` scope from secret "${name}"`,
+      uses,
+      "keep \"workers\" in `scopes` until those bindings are gone (for a binding this program declares: remove it in one `pulumi up`, the scope in the next), or set `deleteWhenBound: true` on this StoreSecret",
+      false,
+    ),
+  });
 }
 
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
@@ -302,7 +375,12 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
   if (news.name !== olds.name) replaces.push("name");
   // A duplicate changes value only through another duplicate; the name stays, so the old one goes first.
   const resourced = JSON.stringify(news.duplicateOf ?? null) !== JSON.stringify(olds.duplicateOf ?? null) && news.duplicateOf !== undefined;
-  if (resourced && news.name === olds.name) replaces.push("duplicateOf");
+  if (resourced && news.name === olds.name) {
+    replaces.push("duplicateOf");
+    // The same name comes back at once, so a Worker's binding to it resolves again: not a break.
+    const accountId = accountIdFor(olds.accountId);
+    if (accountId && news.storeId === olds.storeId) planRecreate(accountId, olds.storeId, olds.name);
+  }
   const changed =
     replaces.length > 0 ||
     news.value === UNKNOWN ||
@@ -310,8 +388,10 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
     !sameSet(news.scopes, olds.scopes) ||
     (news.comment ?? "") !== (olds.comment ?? "") ||
     news.previousName !== olds.previousName ||
+    news.copyName !== (olds.copyName ?? olds.previousName) ||
     news.valueVersion !== olds.valueVersion ||
-    (news.previousName !== undefined && !olds.previousId);
+    (news.previousName !== undefined && !olds.previousId) ||
+    (news.deleteWhenBound ?? false) !== (olds.deleteWhenBound ?? false);
   return { changes: changed, replaces, deleteBeforeReplace: replaces.includes("duplicateOf") && !replaces.includes("name") };
 }
 
@@ -340,7 +420,7 @@ async function duplicateSecret(settings: Settings, storeId: string, sourceId: st
   return secret;
 }
 
-function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previousId?: string): Props {
+function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previousId: string | undefined, boundBy: usage.Use[] | undefined): Props {
   const { renameFrom: _, previousId: __, drift: ___, rotationPlan: ____, ...rest } = inputs;
   return {
     ...rest,
@@ -352,27 +432,31 @@ function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previo
     status: secret.status,
     created: secret.created,
     modified: secret.modified,
+    boundBy: boundBy ?? [],
     ...(previousId ? { previousId } : {}),
   };
 }
 
 /**
- * Makes the previous-value copy for rotation `version` from the live secret: an older copy under
- * that name is replaced, and a copy this rotation already made (a retried `up`) is kept, so there
- * is never a second one. A secret under that name that is not a copy of this one is never touched.
+ * Makes the copy `copyName` of the live secret, which holds value version `version`. A copy this
+ * rotation already made (a retried `up`) is kept, so there is never a second one; a secret under
+ * that name that is not that copy is never touched. Older copies are deleted by the
+ * PreviousSecretCopy, after the fallback bindings moved to this one.
  */
-async function copyPrevious(settings: Settings, storeId: string, sourceId: string, name: string, previousName: string, scopes: string[], version: number): Promise<string> {
-  const existing = await view.findSecret(settings, storeId, previousName);
+async function copyPrevious(settings: Settings, storeId: string, sourceId: string, name: string, copyName: string, scopes: string[], version: number): Promise<string> {
+  const existing = await view.findSecret(settings, storeId, copyName);
   const comment = copyComment(name, version);
   if (existing?.comment === comment) return existing.id;
   if (existing) {
-    if (!existing.comment.startsWith("previous value of ")) {
-      throw new Error(`Secret "${previousName}" (id ${existing.id}) is not a previous-value copy; rotation of "${name}" left it alone. Choose another \`rotation.previousName\`.`);
-    }
-    await batches.deleteSecret(settings, storeId, existing.id);
+    throw new Error(`Secret "${copyName}" (id ${existing.id}) is not the copy of version ${version} of "${name}"; rotation left it alone. Choose another \`rotation.previousName\`.`);
   }
-  const copy = await duplicateSecret(settings, storeId, sourceId, { name: previousName, scopes, comment });
+  const copy = await duplicateSecret(settings, storeId, sourceId, { name: copyName, scopes, comment });
   return copy.id;
+}
+
+/** Who binds the secret and its copy, from the usage index (built by the first caller in a deployment). */
+async function bindingsOf(settings: Settings, storeId: string, names: unknown[]): Promise<usage.Use[]> {
+  return usage.usesOf(settings, storeId, names.filter((n): n is string => typeof n === "string"));
 }
 
 export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
@@ -404,12 +488,14 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
     // A new secret may come back `pending`; its status is reported as Cloudflare gives it (refresh
     // updates it), never waited for: a wait would cost a read per secret.
     let previousId: string | undefined;
-    if (inputs.previousName) {
-      previousId = await copyPrevious(settings, storeId, secret.id, name, inputs.previousName, scopes, inputs.valueVersion);
+    if (inputs.copyName) {
+      previousId = await copyPrevious(settings, storeId, secret.id, name, inputs.copyName, scopes, inputs.valueVersion);
     }
-    return { id: secret.id, outs: outputsOf(inputs, settings, secret, previousId) };
+    // A new secret has no Worker yet; one taken over may have some.
+    const boundBy = inputs.adopt ? await bindingsOf(settings, storeId, [name, inputs.copyName]) : [];
+    return { id: secret.id, outs: outputsOf(inputs, settings, secret, previousId, boundBy) };
   } catch (err) {
-    throw partialFailure(err, secret.id, outputsOf(inputs, settings, secret));
+    throw partialFailure(err, secret.id, outputsOf(inputs, settings, secret, undefined, []));
   }
 }
 
@@ -418,14 +504,15 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
   // Every secret of a store is read with one list per deployment, not one request each.
   const secret = await view.secretById(settings, props.storeId, id);
   if (!secret) return GONE;
-  const outs = outputsOf(props, settings, secret, props.previousId);
+  const copyName = currentCopy(props);
+  const outs = outputsOf(props, settings, secret, props.previousId, await bindingsOf(settings, props.storeId, [secret.name, copyName]).catch(() => props.boundBy));
   if (props.modified && secret.modified !== props.modified && isFingerprint(props.value)) {
     // Changed outside Pulumi: we cannot read the value, so assume it changed and write ours again.
     outs.value = `changed-outside-pulumi:${secret.modified}`;
     outs.drift = `Secret "${secret.name}" was modified outside Pulumi at ${secret.modified}; its value may differ from the program's, so the next \`pulumi up\` writes the value from code again.`;
   }
-  if (props.previousName) {
-    const copy = await view.findSecret(settings, props.storeId, props.previousName);
+  if (copyName) {
+    const copy = await view.findSecret(settings, props.storeId, copyName);
     if (copy) outs.previousId = copy.id;
     else delete outs.previousId;
   }
@@ -442,13 +529,13 @@ export async function update(id: string, olds: Props, news: Props): Promise<pulu
   if (!sameSet(scopes, olds.scopes)) patch.scopes = scopes;
   if (comment !== (olds.comment ?? "")) patch.comment = comment;
 
-  // A copy under an old previous name is deleted by its PreviousSecretCopy, after the bindings
-  // that use it have moved: never here.
-  let previousId: string | undefined = olds.previousName === news.previousName ? olds.previousId : undefined;
-  if (news.previousName && (patch.value !== undefined || !previousId)) {
+  // The old copy is deleted by the PreviousSecretCopy, after the bindings that use it have moved
+  // to the new one: never here.
+  let previousId: string | undefined = news.copyName === currentCopy(olds) ? olds.previousId : undefined;
+  if (news.copyName && (patch.value !== undefined || !previousId)) {
     // Keep what is live now as the previous value before the new one is written.
-    previousId = await copyPrevious(settings, storeId, id, name, news.previousName, scopes, news.valueVersion);
-  } else if (news.previousName && previousId && patch.scopes) {
+    previousId = await copyPrevious(settings, storeId, id, name, news.copyName, scopes, olds.valueVersion ?? 1);
+  } else if (news.copyName && previousId && patch.scopes) {
     await patchSecret(settings, storeId, previousId, { scopes });
   }
   let secret: api.Secret;
@@ -462,11 +549,25 @@ export async function update(id: string, olds: Props, news: Props): Promise<pulu
     const unknownValue = patch.value !== undefined ? { value: "unknown-after-failed-write" } : {};
     throw partialFailure(err, id, { ...olds, ...unknownValue, ...(previousId ? { previousId } : {}), __provider: news.__provider });
   }
-  return { outs: outputsOf(news, settings, secret, previousId) };
+  return { outs: outputsOf(news, settings, secret, previousId, olds.boundBy) };
 }
 
-/** Deletes the secret. Its previous-value copy is deleted by its own PreviousSecretCopy. */
+/**
+ * Deletes the secret, unless a Worker still binds it: then nothing is deleted and the error names
+ * each Worker and binding (a delete runs after every binding of the program moved or went), unless
+ * `deleteWhenBound` or the secret comes back under the same name in this deployment. Its
+ * previous-value copies are deleted by its own PreviousSecretCopy.
+ */
 export async function remove(id: string, props: Props): Promise<void> {
   const settings = resolveSettings(props.accountId);
+  const accepted =
+    props.deleteWhenBound === true ||
+    deleteWhenBoundByConfig() ||
+    isBreakAccepted(settings.accountId, props.storeId, props.name) ||
+    isRecreated(settings.accountId, props.storeId, props.name);
+  if (!accepted) {
+    const uses = await usage.usesOf(settings, props.storeId, [props.name]);
+    if (uses.length) throw new Error(usage.refusal(settings, `delete secret "${props.name}" (id ${id}) from store ${props.storeId}`, uses, usage.DELETE_WHEN_BOUND));
+  }
   await batches.deleteSecret(settings, props.storeId, id);
 }

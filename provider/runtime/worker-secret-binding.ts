@@ -5,10 +5,12 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as workersApi from "../api/workers";
+import { STORE_BINDING } from "../api/workers";
 import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, asCheckFailure, GONE } from "./failures";
 import { claim, plannedSecret, plannedStoreId } from "./plan";
 import * as view from "./account-view";
+import * as usage from "./usage";
 import { Batcher, type Outcome } from "./batch";
 import {
   accountIdOf,
@@ -30,7 +32,6 @@ import {
 type Props = Record<string, any>;
 type Binding = workersApi.Binding;
 
-export const STORE_BINDING = "secrets_store_secret";
 
 /** Another binding sent back so the API keeps it exactly: secret bindings as `{name, type}` (their values stay), the rest as read. */
 const keep = (b: Binding): Binding => (b.type === "secret_text" || b.type === "secret_key" ? { name: b.name, type: b.type } : b);
@@ -72,6 +73,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   if (failures.length === 0 && !isUnknown(news.accountId)) {
     try {
       const settings = checkedSettings(accountId);
+      usage.declare(settings.accountId, scriptName, bindingName);
       if (scriptName !== undefined && bindingName !== undefined) await checkWorker(settings, olds, inputs, failures);
       const missing = storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined;
       if (missing) failures.push(missingStore(storeId, settings.accountId));

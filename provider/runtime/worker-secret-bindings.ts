@@ -7,6 +7,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as view from "./account-view";
+import * as usage from "./usage";
 import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
 import { claim, plannedStoreId } from "./plan";
@@ -26,7 +27,8 @@ import {
   validId,
   type CheckFailure,
 } from "./rules";
-import { checkSecret, describe, isSame, STORE_BINDING, writeBinding } from "./worker-secret-binding";
+import { STORE_BINDING } from "../api/workers";
+import { checkSecret, describe, isSame, writeBinding } from "./worker-secret-binding";
 
 type Props = Record<string, any>;
 
@@ -53,6 +55,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   if (failures.length === 0 && scriptName !== undefined && bindings !== undefined && !isUnknown(news.accountId)) {
     try {
       const settings = checkedSettings(accountId);
+      for (const bindingName of Object.keys(bindings)) usage.declare(settings.accountId, scriptName, bindingName);
       await checkWorker(settings, olds, scriptName, storeId, bindings, failures);
       if (storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined) {
         failures.push(missingStore(storeId, settings.accountId));

@@ -39,7 +39,8 @@ describe("examples/rotation through the real pulumi CLI: rotation and scope chan
     expect(errors(result)).toBe("");
     expect(await current()).toBe(sha256(A));
     expect(await previous()).toBe(sha256(A));
-    expect((await stack.outputs()).stripePreviousName).toBe("stripe_api_key_previous");
+    // Each copy is named for the value version it holds.
+    expect((await stack.outputs()).stripePreviousName).toBe("stripe_api_key_previous_v1");
   });
 
   it("a rotation shows in the preview without a value; up copies the live key, then writes the new one", async () => {
@@ -47,8 +48,8 @@ describe("examples/rotation through the real pulumi CLI: rotation and scope chan
     const preview = await stack.pulumi.run(["preview", "--diff"]);
     expect(preview.code).toBe(0);
     expect(preview.stdout).toMatch(/valueVersion\s*:\s*1 => 2/);
-    // The preview names the plan: the copy first, then the new version; no value.
-    expect(preview.stdout).toMatch(/rotationPlan\s*:\s*"copy the live value to stripe_api_key_previous, then write version 2"/);
+    // The preview names the plan, without a value: the copy made at creation already holds version 1.
+    expect(preview.stdout).toMatch(/rotationPlan\s*:\s*"keep stripe_api_key_previous_v1 \(it holds version 1, the live value\), then write version 2"/);
     expect(leaks(preview.stdout + preview.stderr, [A, B])).toEqual([]);
 
     const result = await up(B);
@@ -59,14 +60,27 @@ describe("examples/rotation through the real pulumi CLI: rotation and scope chan
     expect(quiet.stdout).not.toMatch(/rotationPlan/);
     expect(await current()).toBe(sha256(B));
     expect(await previous()).toBe(sha256(A));
-    expect(await names()).toEqual(["stripe_api_key", "stripe_api_key_previous"]);
+    expect(await names()).toEqual(["stripe_api_key", "stripe_api_key_previous_v1"]);
   });
 
   it("reverting the config rotates back: the old key is current, the bad one is kept as previous", async () => {
-    expect((await up(A)).ok).toBe(true);
+    await stack.configure({}, { stripeKey: A });
+    const preview = await stack.pulumi.run(["preview", "--diff"]);
+    expect(preview.stdout).toMatch(
+      /rotationPlan\s*:[^\n]*"copy the live value \(version 2\) to stripe_api_key_previous_v2, then write version 3; the fallback bindings move to stripe_api_key_previous_v2 before stripe_api_key_previous_v1 is deleted"/,
+    );
+    const { result, requests } = await stack.requestsDuring(() => up(A));
+    expect(result.ok).toBe(true);
+    // The fallback moves to the new copy before the old copy is deleted.
+    const moved = requests.findIndex((r) => r.method === "PATCH" && r.path.endsWith(`/workers/scripts/${WORKER}/settings`));
+    const oldCopyDeleted = requests.findIndex((r) => r.method === "DELETE");
+    expect(moved).toBeGreaterThanOrEqual(0);
+    expect(oldCopyDeleted).toBeGreaterThan(moved);
     expect((await stack.outputs()).stripeValueVersion).toBe(3);
+    expect((await stack.outputs()).stripePreviousName).toBe("stripe_api_key_previous_v2");
     expect(await current()).toBe(sha256(A));
     expect(await previous()).toBe(sha256(B));
+    expect(await names()).toEqual(["stripe_api_key", "stripe_api_key_previous_v2"]);
   });
 
   it("a fault after the duplicate applied never leaves a second copy", async () => {
@@ -78,7 +92,7 @@ describe("examples/rotation through the real pulumi CLI: rotation and scope chan
     expect((await up(C)).ok).toBe(true);
     expect(await current()).toBe(sha256(C));
     expect(await previous()).toBe(sha256(A));
-    expect(await names()).toEqual(["stripe_api_key", "stripe_api_key_previous"]);
+    expect(await names()).toEqual(["stripe_api_key", "stripe_api_key_previous_v3"]);
   });
 
   it("an up interrupted after the copy, before the value write, is completed by the next up", async () => {
@@ -90,18 +104,19 @@ describe("examples/rotation through the real pulumi CLI: rotation and scope chan
     expect(finished.ok).toBe(true);
     expect(await current()).toBe(sha256(D));
     expect(await previous()).toBe(sha256(C)); // not D: the copy made before the interruption is kept
-    expect(await names()).toEqual(["stripe_api_key", "stripe_api_key_previous"]);
+    expect(await names()).toEqual(["stripe_api_key", "stripe_api_key_previous_v4"]);
   });
 
-  it("removing `workers` from a bound secret fails at preview, naming the binding, with no write", async () => {
+  it("removing `workers` from a bound secret fails at preview, naming the Workers and bindings, with no write", async () => {
     await stack.configure({ scopes: '["ai_gateway"]' });
     const preview = await stack.requestsDuring(() => stack.preview());
+    await stack.pulumi.removeConfig("scopes");
     expect(preview.result.ok).toBe(false);
     const messages = errors(preview.result);
-    expect(messages).toMatch(/stripe-current/);
-    expect(messages).toMatch(/STRIPE_KEY.*`workers` scope/);
+    expect(messages).toMatch(/Refusing to remove the `workers` scope from secret "stripe_api_key"/);
+    expect(messages).toMatch(/Worker "api-worker" binds "stripe_api_key" as STRIPE_KEY/);
+    expect(messages).toMatch(/Worker "api-worker" binds "stripe_api_key_previous_v4" as STRIPE_KEY_PREVIOUS/);
     expect(preview.writes).toEqual([]);
-    await stack.pulumi.removeConfig("scopes");
   });
 
   it("a rename keeps the value; bindings move to the new name before the old secret is deleted", async () => {
@@ -113,7 +128,7 @@ describe("examples/rotation through the real pulumi CLI: rotation and scope chan
     const oldDeleted = requests.findIndex((r) => r.method === "DELETE" && /\/secrets\/[0-9a-f]{32}$/.test(r.path));
     expect(bindingMoved).toBeGreaterThanOrEqual(0);
     expect(oldDeleted).toBeGreaterThan(bindingMoved);
-    expect(await names()).toEqual(["stripe_live_key", "stripe_live_key_previous"]);
+    expect(await names()).toEqual(["stripe_live_key", "stripe_live_key_previous_v1"]);
   });
 
   it("keepPrevious: false removes the fallback binding first, then the copy", async () => {

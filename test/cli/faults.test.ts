@@ -33,6 +33,7 @@ import {
   hexId,
   holds,
   mergeSpecs,
+  secretNameMatches,
   SpecStack,
   writesOf,
   type Expected,
@@ -222,7 +223,7 @@ const ROWS: Row[] = [
       expected: (r) =>
         storeOf(id, {
           rotated: holds(valueOf(id, "round", r)),
-          rotated_previous: holds(valueOf(id, "round", Math.max(0, r - 1)), ["workers"], copyOf("rotated")),
+          "rotated_previous_v*": holds(valueOf(id, "round", Math.max(0, r - 1)), ["workers"], copyOf("rotated")),
         }),
       stores: [S(id)],
       workers: [],
@@ -300,7 +301,7 @@ const ROWS: Row[] = [
           halves.map((h) => {
             const on = id === "r14" ? onIn(h, r) : !onIn(h, r);
             const v = valueOf(id, h, 0);
-            return [S(`${id}${h}`), { toggled: holds(v), ...(on ? { toggled_previous: holds(v, ["workers"], copyOf("toggled")) } : {}) }];
+            return [S(`${id}${h}`), { toggled: holds(v), ...(on ? { "toggled_previous_v*": holds(v, ["workers"], copyOf("toggled")) } : {}) }];
           }),
         ),
       }),
@@ -313,13 +314,13 @@ const ROWS: Row[] = [
     id: "r16",
     name: "rotation: a scope change patches the copy",
     method: "PATCH",
-    path: (ctx) => `${secretsUnder(SID("r16"))}/${ctx.secretId(S("r16"), "scoped_previous")}$`,
+    path: (ctx) => `${secretsUnder(SID("r16"))}/${ctx.secretId(S("r16"), "scoped_previous_v*")}$`,
     spec: (r) => ({ secrets: [valued("r16", "s", "scoped", "v", { keepPrevious: true, scopes: r % 2 ? ["dex", "workers"] : ["workers"] })] }),
     values: () => ({ "r16-v": valueOf("r16", "fixed", 0) }),
     expected: (r) => {
       const scopes = r % 2 ? ["dex", "workers"] : ["workers"];
       const v = valueOf("r16", "fixed", 0);
-      return storeOf("r16", { scoped: holds(v, scopes), scoped_previous: holds(v, scopes, copyOf("scoped")) });
+      return storeOf("r16", { scoped: holds(v, scopes), "scoped_previous_v*": holds(v, scopes, copyOf("scoped")) });
     },
     stores: [S("r16")],
     workers: [],
@@ -447,7 +448,7 @@ function ctxOf(accountId: string, live: Live): Ctx {
       return s.id;
     },
     secretId: (storeName, secretName) => {
-      const s = live.stores.find((x) => x.name === storeName)?.secrets.find((x) => x.name === secretName);
+      const s = live.stores.find((x) => x.name === storeName)?.secrets.find((x) => secretNameMatches(secretName, x.name));
       if (!s) throw new Error(`no live secret ${secretName} in store ${storeName}`);
       return s.id;
     },

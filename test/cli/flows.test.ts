@@ -14,7 +14,7 @@ const SEED = {
   stores: [{ name: "default_secrets_store" }],
   workers: [{ name: "api-worker", bindings: [{ type: "plain_text", name: "MODE", text: "prod" }] }],
 };
-const [A, B] = ["flow-value-A-0001", "flow-value-B-0002"];
+const [A, B, C] = ["flow-value-A-0001", "flow-value-B-0002", "flow-value-C-0003"];
 const SECRET_PATCH = /\/secrets\/[0-9a-f]{32}$/;
 
 describe("engine flows through the real pulumi CLI", () => {
@@ -132,17 +132,22 @@ describe("engine flows through the real pulumi CLI", () => {
     expect(errors(reverted.result)).toBe("");
     expect(reverted.writes.filter((r) => r.method === "PATCH" && SECRET_PATCH.test(r.path))).toHaveLength(1);
     expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(A));
-    expect((await stack.secrets()).map((s) => s.name).sort()).toEqual(["api_key", "api_key_previous"]);
+    // The copy made at creation still holds version 1, the value that was live: kept, not copied again.
+    expect((await stack.secrets()).map((s) => s.name).sort()).toEqual(["api_key", "api_key_previous_v1"]);
     const again = await stack.requestsDuring(() => stack.up());
     expect(again.writes).toEqual([]);
   });
 
   it("--target a secret's rotation, then keepPrevious: false leaves no previous copy behind", async () => {
     await start({ keepPrevious: "true" });
-    await stack.configure({}, { value: B });
-    const targeted = await stack.up("--target", await stack.urn("StoreSecret", "secret"));
-    expect(errors(targeted)).toBe("");
-    expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(B));
+    // Two rotations run alone: the second makes a new copy that the copy's own resource never saw.
+    for (const value of [B, C]) {
+      await stack.configure({}, { value });
+      const targeted = await stack.up("--target", await stack.urn("StoreSecret", "secret"));
+      expect(errors(targeted)).toBe("");
+      expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(value));
+    }
+    expect((await stack.secrets()).map((s) => s.name).sort()).toEqual(["api_key", "api_key_previous_v1", "api_key_previous_v2"]);
 
     await stack.configure({ keepPrevious: "false" });
     const dropped = await stack.up();

@@ -112,7 +112,7 @@ const unknownScope = fc.oneof(
 
 const extraKey = fc
   .stringMatching(/^[a-z][A-Za-z0-9_]{0,15}$/)
-  .filter((k) => !["storeId", "name", "value", "valueFrom", "scopes", "comment", "adopt", "allowLargeValue", "duplicateOf", "rotation", "accountId", "status", "created", "modified", "valueVersion", "previousName", "renameFrom", "forceDestroy", "scriptName", "bindingName", "secretName", "wranglerConfig", "workersScriptBinding"].includes(k));
+  .filter((k) => !["storeId", "name", "value", "valueFrom", "scopes", "comment", "adopt", "allowLargeValue", "duplicateOf", "rotation", "accountId", "status", "created", "modified", "valueVersion", "previousName", "copyName", "boundBy", "deleteWhenBound", "renameFrom", "forceDestroy", "scriptName", "bindingName", "secretName", "wranglerConfig", "workersScriptBinding"].includes(k));
 
 const c = (kind: BadCase["kind"], property: string, label: string) => (over: Record<string, unknown>): BadCase => ({ kind, over, property, label });
 

@@ -17,7 +17,7 @@ describe("one deployment's requests grow with pages, not resources", () => {
   const secretProps = (store: string, i: number, extra: Record<string, unknown> = {}) =>
     rig.props("StoreSecret", { storeId: store, name: `bulk_${i}`, value: `bulk-value-${i}`, scopes: ["workers"], ...extra });
 
-  it("1,000 secrets: checked with one list, created in batches of up to 100, refreshed with one list per 100", async () => {
+  it("1,000 secrets: checked with one list, created in batches of up to 100, refreshed with one list per 100 and one usage index", async () => {
     rig = await Rig.start({ emulator: { quota: 2000, seed: { stores: [{ name: "default_secrets_store" }] } } });
     const store = await storeId();
     const before = (await rig.requests()).length;
@@ -41,9 +41,11 @@ describe("one deployment's requests grow with pages, not resources", () => {
     const read = await Promise.all(created.map((c, i) => rig.host.read(c.id, rig.urn("StoreSecret", `s${i}`), c.properties)));
     expect(read.every((r, i) => r.id === created[i]!.id)).toBe(true);
     log = (await rig.requests()).slice(mark);
-    expect(log.map((r) => `${r.method} ${r.path.replace(/[0-9a-f]{32}/g, ":id")}`)).toEqual(
-      Array.from({ length: 10 }, () => "GET /client/v4/accounts/:id/secrets_store/stores/:id/secrets"),
-    );
+    // Plus the usage index for `boundBy`: one list of the account's Workers (it has none).
+    expect(log.map((r) => `${r.method} ${r.path.replace(/[0-9a-f]{32}/g, ":id")}`)).toEqual([
+      ...Array.from({ length: 10 }, () => "GET /client/v4/accounts/:id/secrets_store/stores/:id/secrets"),
+      "GET /client/v4/accounts/:id/workers/scripts",
+    ]);
   }, 180_000);
 
   it("a write by one resource is seen by another resource's later check in the same deployment", async () => {

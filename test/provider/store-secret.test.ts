@@ -155,14 +155,14 @@ describe("StoreSecret through the real dynamic provider host", () => {
     const updated = await rig.host.update(err.initFailed!.id, s.urn, err.initFailed!.properties, inputs);
     expect(updated.properties.previousId).toMatch(/^[0-9a-f]{32}$/);
     const names = (await rig.api<Array<{ name: string }>>("GET", `/secrets_store/stores/${storeId}/secrets?search=half_created`)).map((x) => x.name).sort();
-    expect(names).toEqual(["half_created", "half_created_previous"]);
+    expect(names).toEqual(["half_created", "half_created_previous_v1"]);
   });
 
   it("a previous-copy name taken by a secret that is not a copy fails at preview", async () => {
-    await rig.api("POST", `/secrets_store/stores/${storeId}/secrets`, [{ name: "billing_key_previous", value: "unrelated", scopes: ["workers"] }]);
+    await rig.api("POST", `/secrets_store/stores/${storeId}/secrets`, [{ name: "billing_key_previous_v1", value: "unrelated", scopes: ["workers"] }]);
     const s = new Managed(rig, "StoreSecret", "billing");
     const { failures } = await s.check(secretArgs({ name: "billing_key", rotation: { keepPrevious: true } }));
-    expect(failures).toEqual([{ property: "rotation", reason: expect.stringMatching(/"billing_key_previous" is taken by another secret.*rotation.previousName/) }]);
+    expect(failures).toEqual([{ property: "rotation", reason: expect.stringMatching(/"billing_key_previous_v1" is taken by another secret.*rotation.previousName/) }]);
   });
 
   it("giving an adopted secret a value moves valueVersion and writes the value", async () => {

@@ -8,7 +8,7 @@ const keepPrevious = cfg.getBoolean("keepPrevious") ?? true;
 
 const store = new SecretsStore("main", { name: "default_secrets_store", adopt: true });
 
-// When `stripeKey` changes, the provider first copies the live key to `stripe_api_key_previous`
+// When `stripeKey` changes, the provider first copies the live key to `stripe_api_key_previous_v<n>`
 // (Cloudflare copies it; nobody reads it), then writes the new key.
 const stripe = new StoreSecret("stripe", {
   storeId: store.id,

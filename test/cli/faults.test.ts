@@ -88,6 +88,8 @@ interface Row {
   /** Names of the stores and Workers of this row: problems and writes are attributed by them. */
   stores: string[];
   workers: string[];
+  /** Values of an extra `up` before round 0's (a rotation row starts with one rotation done, so each round makes a new copy). */
+  setupValues?: Record<string, string>;
   /** Done through the API before round `r`'s deployment (things made outside Pulumi). */
   prepare?(stack: SpecStack, ctx: Ctx, r: number): Promise<void>;
   /**
@@ -219,14 +221,17 @@ const ROWS: Row[] = [
       method,
       path: (ctx) => `${secretsUnder(SID(id))}${suffix(ctx, id)}`,
       spec: () => ({ secrets: [valued(id, "s", "rotated", "v", { keepPrevious: true })] }),
+      setupValues: { [`${id}-v`]: valueOf(id, "setup", 0) },
       values: (r) => ({ [`${id}-v`]: valueOf(id, "round", r) }),
       expected: (r) =>
         storeOf(id, {
           rotated: holds(valueOf(id, "round", r)),
-          "rotated_previous_v*": holds(valueOf(id, "round", Math.max(0, r - 1)), ["workers"], copyOf("rotated")),
+          "rotated_previous_v*": holds(r === 0 ? valueOf(id, "setup", 0) : valueOf(id, "round", r - 1), ["workers"], copyOf("rotated")),
         }),
       stores: [S(id)],
       workers: [],
+      // The older copy goes when the engine deletes the copy's replaced resource, at the run's end.
+      ...(method === "DELETE" ? { group: "deletes" as const } : {}),
     }),
   ),
   {
@@ -549,6 +554,12 @@ describe("fault matrix: every write × every fault, through the real pulumi CLI"
       GROUPS.map(async (group) => {
         const stack = await SpecStack.start(group.seed);
         stacks.set(group, stack);
+        const setupValues = Object.assign({}, ...group.rows.map((row) => row.setupValues ?? {})) as Record<string, string>;
+        if (Object.keys(setupValues).length) {
+          await stack.apply(group.specAt(0), { ...group.valuesAt(0), ...setupValues });
+          const before = await stack.cli.up();
+          expect(before.ok, before.stdout + before.stderr).toBe(true);
+        }
         await stack.apply(group.specAt(0), group.valuesAt(0));
         const setup = await stack.cli.up();
         expect(setup.ok, setup.stdout + setup.stderr).toBe(true);

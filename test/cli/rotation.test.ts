@@ -69,6 +69,10 @@ describe("examples/rotation through the real pulumi CLI: rotation and scope chan
     expect(preview.stdout).toMatch(
       /rotationPlan\s*:[^\n]*"copy the live value \(version 2\) to stripe_api_key_previous_v2, then write version 3; the fallback bindings move to stripe_api_key_previous_v2 before stripe_api_key_previous_v1 is deleted"/,
     );
+    // The copy's name, its resource's replacement and the fallback binding's move are all in the preview.
+    expect(preview.stdout).toMatch(/copyName\s*:\s*"stripe_api_key_previous_v1" => "stripe_api_key_previous_v2"/);
+    expect(preview.stdout).toMatch(/PreviousSecretCopy: \(replace\)/);
+    expect(preview.stdout).toMatch(/secretName\s*:\s*"stripe_api_key_previous_v1" => "stripe_api_key_previous_v2"/);
     const { result, requests } = await stack.requestsDuring(() => up(A));
     expect(result.ok).toBe(true);
     // The fallback moves to the new copy before the old copy is deleted.

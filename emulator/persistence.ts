@@ -141,7 +141,9 @@ export class Persistence implements SnapshotWriter {
 
   private sealBindings(bindings: BindingRecord[], aadPrefix: string): PersistedBinding[] {
     return bindings.map((b) =>
-      SECRET_BINDING_TYPES.has(b.type) ? { name: b.name, type: b.type, sealed: this.seal(Buffer.from(JSON.stringify(b), "utf8"), `${aadPrefix}:${b.name}`) } : b,
+      SECRET_BINDING_TYPES.has(b.type)
+        ? { name: b.name, type: b.type, sealed: this.seal(Buffer.from(JSON.stringify(b), "utf8"), `${aadPrefix}:${b.name}`) }
+        : b,
     );
   }
 

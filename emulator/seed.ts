@@ -74,7 +74,10 @@ const SeedSchema = z.strictObject({
       z.strictObject({
         name: z.string(),
         bindings: z.array(BindingInput).optional(),
-        compatibility_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").optional(),
+        compatibility_date: z
+          .string()
+          .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
+          .optional(),
         compatibility_flags: z.array(z.string()).optional(),
       }),
     )

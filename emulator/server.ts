@@ -301,7 +301,11 @@ export class ApiServer {
 
 function injectedError(status: number, when: "before" | "after"): ApiResponse {
   return failure(
-    apiError(status, 1000, when === "before" ? "Internal server error (injected fault: nothing was applied)" : "Internal server error (injected fault: the request was applied)"),
+    apiError(
+      status,
+      1000,
+      when === "before" ? "Internal server error (injected fault: nothing was applied)" : "Internal server error (injected fault: the request was applied)",
+    ),
   );
 }
 

@@ -59,7 +59,9 @@ async function run(emu: RunningEmulator, programDir: string): Promise<boolean> {
     const log = (await requestLog(emu)).slice(before);
     const writes = log.filter((r) => r.method !== "GET").length;
     const passed = result.code === 0 && !(step.title.startsWith("up again") && writes > 0);
-    console.log(`→ ${passed ? "✔" : "✘"} ${step.title}: exit ${result.code}; ${log.length} API request(s), ${writes} write(s); ${(result.ms / 1000).toFixed(1)} s`);
+    console.log(
+      `→ ${passed ? "✔" : "✘"} ${step.title}: exit ${result.code}; ${log.length} API request(s), ${writes} write(s); ${(result.ms / 1000).toFixed(1)} s`,
+    );
     ok &&= passed;
     if (!passed) break;
     if (step.title.includes("rotation")) {

@@ -52,7 +52,9 @@ export function checkScopes(scopes: string[], pointer?: string): ApiMessage[] {
   for (const scope of scopes) {
     if ((SCOPES as readonly string[]).includes(scope)) continue;
     const hint = SCOPES.find((s) => s === scope.toLowerCase().replace(/-/g, "_"));
-    out.push(problem(`invalid_scope: ${JSON.stringify(scope)} is not a scope (one of ${SCOPES.join(", ")})${hint ? `; did you mean "${hint}"?` : ""}`, pointer));
+    out.push(
+      problem(`invalid_scope: ${JSON.stringify(scope)} is not a scope (one of ${SCOPES.join(", ")})${hint ? `; did you mean "${hint}"?` : ""}`, pointer),
+    );
   }
   return out;
 }
@@ -162,8 +164,18 @@ export function deleteStore(state: EmulatorState, storeId: string, force: boolea
 export function createSecrets(state: EmulatorState, storeId: string, items: NewSecret[], status: SecretRecord["status"] = "pending"): SecretRecord[] {
   requireStore(state, storeId);
   const at = (i: number, field: string) => `/${i}/${field}`;
-  throwIfAny(items.flatMap((item, i) => [...checkSecretName(item.name, at(i, "name")), ...checkValue(item.value, at(i, "value")), ...checkScopes(item.scopes, at(i, "scopes"))]));
-  checkNamesFree(state, storeId, items.map((i) => i.name));
+  throwIfAny(
+    items.flatMap((item, i) => [
+      ...checkSecretName(item.name, at(i, "name")),
+      ...checkValue(item.value, at(i, "value")),
+      ...checkScopes(item.scopes, at(i, "scopes")),
+    ]),
+  );
+  checkNamesFree(
+    state,
+    storeId,
+    items.map((i) => i.name),
+  );
   checkQuota(state, items.length);
   const created = items.map((item) => {
     const when = timestamp();
@@ -196,7 +208,10 @@ export function duplicateSecret(state: EmulatorState, storeId: string, secretId:
 export function patchSecret(state: EmulatorState, storeId: string, secretId: string, changes: SecretChanges): SecretRecord {
   requireStore(state, storeId);
   const secret = requireSecret(state, storeId, secretId);
-  throwIfAny([...(changes.value !== undefined ? checkValue(changes.value, "/value") : []), ...(changes.scopes !== undefined ? checkScopes(changes.scopes, "/scopes") : [])]);
+  throwIfAny([
+    ...(changes.value !== undefined ? checkValue(changes.value, "/value") : []),
+    ...(changes.scopes !== undefined ? checkScopes(changes.scopes, "/scopes") : []),
+  ]);
   if (changes.value === undefined && changes.scopes === undefined && changes.comment === undefined) return secret;
   if (changes.value !== undefined) {
     secret.value = changes.value;
@@ -222,7 +237,10 @@ export function deleteSecrets(state: EmulatorState, storeId: string, ids: string
   const unique = [...new Set(ids)];
   const missing = unique.filter((id) => state.secrets.get(id)?.storeId !== store.id);
   if (missing.length) {
-    throw new ApiError(404, missing.map((id) => ({ code: INVALID, message: `secret_not_found: no secret with id ${id} in store ${store.id} (nothing was deleted)` })));
+    throw new ApiError(
+      404,
+      missing.map((id) => ({ code: INVALID, message: `secret_not_found: no secret with id ${id} in store ${store.id} (nothing was deleted)` })),
+    );
   }
   for (const id of unique) state.secrets.delete(id);
   state.commit();

@@ -58,7 +58,11 @@ export const day = (at: string) => at.slice(0, 10);
 /** A 400 (10021) unless `name` is a valid Worker name (SCRIPT_NAME). */
 export function checkScriptName(name: string): void {
   if (!SCRIPT_NAME.test(name)) {
-    throw apiError(400, INVALID, `Invalid Worker name "${name}": use lowercase letters, digits, "-" and "_" (at most 63 characters, starting with a letter or digit)`);
+    throw apiError(
+      400,
+      INVALID,
+      `Invalid Worker name "${name}": use lowercase letters, digits, "-" and "_" (at most 63 characters, starting with a letter or digit)`,
+    );
   }
 }
 
@@ -125,7 +129,11 @@ export function resolveBindings(state: EmulatorState, inputs: BindingInput[], pr
         }
         const secret = state.stores.has(store_id) ? state.findSecretByName(store_id, secret_name) : undefined;
         if (!secret) {
-          invalid(i, `Secrets Store binding '${name}' references store '${store_id}' and secret '${secret_name}' which were not found.`, STORE_SECRET_NOT_FOUND);
+          invalid(
+            i,
+            `Secrets Store binding '${name}' references store '${store_id}' and secret '${secret_name}' which were not found.`,
+            STORE_SECRET_NOT_FOUND,
+          );
         } else if (!secret.scopes.includes("workers")) {
           invalid(
             i,
@@ -157,9 +165,14 @@ export function bindingValue(state: EmulatorState, worker: WorkerRecord, binding
       const secretName = String(binding.secret_name);
       if (!state.stores.has(storeId)) throw apiError(404, STORE_SECRET_NOT_FOUND, `Binding "${bindingName}": store ${storeId} does not exist (any more)`);
       const secret = state.findSecretByName(storeId, secretName);
-      if (!secret) throw apiError(404, STORE_SECRET_NOT_FOUND, `Binding "${bindingName}": secret "${secretName}" does not exist in store ${storeId} (any more)`);
+      if (!secret)
+        throw apiError(404, STORE_SECRET_NOT_FOUND, `Binding "${bindingName}": secret "${secretName}" does not exist in store ${storeId} (any more)`);
       if (!secret.scopes.includes("workers")) {
-        throw apiError(404, INVALID, `Binding "${bindingName}": secret "${secretName}" in store ${storeId} no longer has the "workers" scope, so the Worker cannot read it`);
+        throw apiError(
+          404,
+          INVALID,
+          `Binding "${bindingName}": secret "${secretName}" in store ${storeId} no longer has the "workers" scope, so the Worker cannot read it`,
+        );
       }
       return secret.value;
     }
@@ -276,7 +289,12 @@ export function deleteWorker(state: EmulatorState, name: string): void {
 }
 
 /** Change bindings (the whole list, when given) and settings of both levels: a new version, deployed. */
-export function editSettings(state: EmulatorState, name: string, settings: ScriptSettings & VersionSettings & { bindings?: BindingInput[] }, source: string): WorkerRecord {
+export function editSettings(
+  state: EmulatorState,
+  name: string,
+  settings: ScriptSettings & VersionSettings & { bindings?: BindingInput[] },
+  source: string,
+): WorkerRecord {
   const worker = requireWorker(state, name);
   const bindings = settings.bindings !== undefined ? resolveBindings(state, settings.bindings, worker.bindings) : undefined;
   if (bindings) worker.bindings = bindings;

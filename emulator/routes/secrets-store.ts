@@ -53,13 +53,24 @@ function listStores(ctx: RequestContext): ApiResponse {
   const key = q.order ? (s: StoreRecord) => String(s[q.order as "name" | "created" | "modified"]) : undefined;
   const sorted = sortBy([...ctx.state.stores.values()], key, q.direction);
   const { pageItems, info } = paginate(sorted, q.page, q.perPage);
-  return ok(pageItems.map((s) => storeJson(ctx.state, s)), 200, info);
+  return ok(
+    pageItems.map((s) => storeJson(ctx.state, s)),
+    200,
+    info,
+  );
 }
 
 function createStore(ctx: RequestContext): ApiResponse {
   const body = parseWith(CreateStoreBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"name": string} (or an array of them)');
   if (Array.isArray(body)) {
-    return ok(domain.createStores(ctx.state, body.map((b) => b.name)).map((s) => storeJson(ctx.state, s)));
+    return ok(
+      domain
+        .createStores(
+          ctx.state,
+          body.map((b) => b.name),
+        )
+        .map((s) => storeJson(ctx.state, s)),
+    );
   }
   const [store] = domain.createStores(ctx.state, [body.name]);
   return ok(storeJson(ctx.state, store!));
@@ -82,14 +93,19 @@ function deleteStore(ctx: RequestContext): ApiResponse {
 function listSecrets(ctx: RequestContext): ApiResponse {
   const store = domain.requireStore(ctx.state, ctx.params.store_id!);
   const q = parseListQuery(ctx.query, { orders: ["name", "comment", "created", "modified", "status"], code: INVALID });
-  const scopes = ctx.query.getAll("scopes").flatMap((s) => s.split(",")).filter((s) => s !== "");
+  const scopes = ctx.query
+    .getAll("scopes")
+    .flatMap((s) => s.split(","))
+    .filter((s) => s !== "");
   if (scopes.length) domain.throwIfAny(domain.checkScopes(scopes).map((p) => ({ ...p, message: `Invalid scopes filter: ${p.message}` })));
   const search = (ctx.query.get("search") ?? "").toLowerCase();
-  const matches = ctx.state.secretsInStore(store.id).filter(
-    (s) =>
-      (search === "" || s.name.toLowerCase().includes(search) || s.comment.toLowerCase().includes(search)) &&
-      scopes.every((scope) => s.scopes.includes(scope)),
-  );
+  const matches = ctx.state
+    .secretsInStore(store.id)
+    .filter(
+      (s) =>
+        (search === "" || s.name.toLowerCase().includes(search) || s.comment.toLowerCase().includes(search)) &&
+        scopes.every((scope) => s.scopes.includes(scope)),
+    );
   const key = q.order ? (s: SecretRecord) => String(s[q.order as "name" | "comment" | "created" | "modified" | "status"]) : undefined;
   const { pageItems, info } = paginate(sortBy(matches, key, q.direction), q.page, q.perPage);
   domain.markRead(ctx.state, pageItems);
@@ -114,7 +130,11 @@ function patchSecret(ctx: RequestContext): ApiResponse {
   const secret = domain.requireSecret(ctx.state, ctx.params.store_id!, ctx.params.secret_id!);
   const raw = parseJson(ctx.body, ctx.contentType);
   if (typeof raw === "object" && raw !== null && "name" in raw) {
-    throw apiError(400, INVALID, "invalid_request: a secret cannot be renamed (PATCH takes value, scopes and comment); duplicate it under the new name instead");
+    throw apiError(
+      400,
+      INVALID,
+      "invalid_request: a secret cannot be renamed (PATCH takes value, scopes and comment); duplicate it under the new name instead",
+    );
   }
   const body = parseWith(PatchSecretBody, raw, INVALID, "an object with any of value, scopes, comment");
   return ok(secretJson(domain.patchSecret(ctx.state, secret.storeId, secret.id, body)));

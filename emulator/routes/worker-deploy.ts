@@ -44,7 +44,14 @@ function serviceJson(w: WorkerRecord): Record<string, unknown> {
 
 function deploymentJson(w: WorkerRecord): Record<string, unknown> {
   const d = w.deployment;
-  return { id: d.id, source: d.source, strategy: "percentage", created_on: d.created_on, annotations: d.annotations, versions: [{ version_id: w.version_id, percentage: 100 }] };
+  return {
+    id: d.id,
+    source: d.source,
+    strategy: "percentage",
+    created_on: d.created_on,
+    annotations: d.annotations,
+    versions: [{ version_id: w.version_id, percentage: 100 }],
+  };
 }
 
 function versionJson(w: WorkerRecord, v: VersionRecord): Record<string, unknown> {
@@ -55,7 +62,12 @@ function versionJson(w: WorkerRecord, v: VersionRecord): Record<string, unknown>
     resources: {
       bindings: v.bindings.map(bindingJson),
       script: { etag: w.etag, handlers: ["fetch"], last_deployed_from: w.last_deployed_from },
-      script_runtime: { compatibility_date: v.compatibility_date, compatibility_flags: v.compatibility_flags, usage_model: v.usage_model, limits: v.limits ?? {} },
+      script_runtime: {
+        compatibility_date: v.compatibility_date,
+        compatibility_flags: v.compatibility_flags,
+        usage_model: v.usage_model,
+        limits: v.limits ?? {},
+      },
     },
     startup_time_ms: 0,
   };
@@ -122,7 +134,12 @@ function versionFields(v: VersionRecord): VersionFields {
 
 /** Deploy one version (the current one or an uploaded one) to 100% of traffic. */
 function createDeployment(ctx: RequestContext): ApiResponse {
-  const body = parseWith(DeploymentBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"strategy": "percentage", "versions": [{"version_id", "percentage": 100}]}');
+  const body = parseWith(
+    DeploymentBody,
+    parseJson(ctx.body, ctx.contentType),
+    INVALID,
+    '{"strategy": "percentage", "versions": [{"version_id", "percentage": 100}]}',
+  );
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
   const total = body.versions.reduce((sum, v) => sum + v.percentage, 0);
   if (total !== 100) throw apiError(400, INVALID, `Invalid deployment: version percentages add up to ${total}, not 100`);

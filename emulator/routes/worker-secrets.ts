@@ -98,7 +98,11 @@ function bulkProblems(worker: WorkerRecord, entries: Array<[string, SecretBody |
   for (const [key, value] of entries) {
     if (key === "") problems.push({ code: INVALID, message: "Invalid request body at secrets: a secret name must not be empty" });
     if (value && value.name !== key) {
-      problems.push({ code: INVALID, message: `Invalid request body at secrets.${key}: its name "${value.name}" must equal its key`, source: { pointer: `/secrets/${key}/name` } });
+      problems.push({
+        code: INVALID,
+        message: `Invalid request body at secrets.${key}: its name "${value.name}" must equal its key`,
+        source: { pointer: `/secrets/${key}/name` },
+      });
     }
     const clash = nameInUse(worker, key);
     if (clash) problems.push(clash);

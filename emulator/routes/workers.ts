@@ -29,11 +29,17 @@ const scriptLevel = {
   logpush: boolish.optional(),
   observability: z.looseObject({ enabled: boolish.optional() }).nullable().optional(),
   tags: z.array(z.string().max(1024)).max(10).nullable().optional(),
-  tail_consumers: z.array(z.looseObject({ service: z.string() })).nullable().optional(),
+  tail_consumers: z
+    .array(z.looseObject({ service: z.string() }))
+    .nullable()
+    .optional(),
 };
 const versionLevel = {
   bindings: z.array(BindingInput).optional(),
-  compatibility_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").optional(),
+  compatibility_date: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
+    .optional(),
   compatibility_flags: z.array(z.string()).optional(),
   placement: z.looseObject({}).nullable().optional(),
   usage_model: z.enum(["standard", "bundled", "unbound"]).optional(),
@@ -143,7 +149,11 @@ export async function parseUpload(ctx: RequestContext): Promise<Upload> {
   const entry = meta.main_module ?? meta.body_part;
   if (entry === undefined) throw apiError(400, INVALID, "The upload metadata must name main_module (ES modules) or body_part (service worker)");
   if (!parts.includes(entry)) {
-    throw apiError(400, INVALID, `No such module "${entry}": the upload has ${parts.length ? `parts ${parts.map((p) => `"${p}"`).join(", ")}` : "no module parts"}`);
+    throw apiError(
+      400,
+      INVALID,
+      `No such module "${entry}": the upload has ${parts.length ? `parts ${parts.map((p) => `"${p}"`).join(", ")}` : "no module parts"}`,
+    );
   }
   return { meta, parts };
 }
@@ -185,7 +195,12 @@ function getScriptSettings(ctx: RequestContext): ApiResponse {
 /** JSON; script-level settings only. A `bindings` key is ignored here, as the schema has none. */
 function patchScriptSettings(ctx: RequestContext): ApiResponse {
   domain.requireWorker(ctx.state, ctx.params.script_name!);
-  const body = parseWith(ScriptSettingsBody, parseJson(ctx.body, ctx.contentType), INVALID, "script settings {logpush?, observability?, tags?, tail_consumers?}");
+  const body = parseWith(
+    ScriptSettingsBody,
+    parseJson(ctx.body, ctx.contentType),
+    INVALID,
+    "script settings {logpush?, observability?, tags?, tail_consumers?}",
+  );
   return ok(scriptSettingsJson(domain.editScriptSettings(ctx.state, ctx.params.script_name!, body)));
 }
 

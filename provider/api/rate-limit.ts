@@ -40,10 +40,7 @@ export class RateLimiter {
     for (;;) {
       const now = Date.now();
       while (this.sent.length > 0 && this.sent[0]! <= now - this.budget.windowMs) this.sent.shift();
-      const wait = Math.max(
-        this.pausedUntil - now,
-        this.sent.length >= this.budget.requests ? this.sent[0]! + this.budget.windowMs - now : 0,
-      );
+      const wait = Math.max(this.pausedUntil - now, this.sent.length >= this.budget.requests ? this.sent[0]! + this.budget.windowMs - now : 0);
       if (wait <= 0) {
         this.sent.push(now);
         return;

@@ -75,7 +75,11 @@ interface WireMessage {
   error_chain?: WireMessage[];
 }
 const Message: z.ZodType<WireMessage> = z.lazy(() => z.object({ code: z.number(), message: z.string(), error_chain: z.array(Message).optional() }));
-const toMessage = (e: WireMessage): CloudflareMessage => ({ code: e.code, message: e.message, ...(e.error_chain?.length ? { chain: e.error_chain.map(toMessage) } : {}) });
+const toMessage = (e: WireMessage): CloudflareMessage => ({
+  code: e.code,
+  message: e.message,
+  ...(e.error_chain?.length ? { chain: e.error_chain.map(toMessage) } : {}),
+});
 const Envelope = z.object({
   success: z.boolean(),
   errors: z.array(Message).default([]),
@@ -161,8 +165,7 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       }
       const errors: CloudflareMessage[] = parsed?.errors.map(toMessage) ?? [];
       const unknownOutcome = RETRY_STATUS.has(res.statusCode) || res.statusCode === 500;
-      failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent,
-        parsed ? undefined : `non-JSON response`);
+      failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent, parsed ? undefined : `non-JSON response`);
       if (res.statusCode !== 429 && !(RETRY_STATUS.has(res.statusCode) && idempotent)) throw failure;
       retryAfterMs = retryAfter(res.headers["retry-after"]);
       // Everyone waits, not only this request: the next ones would be refused too.
@@ -171,8 +174,7 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       if (err instanceof CloudflareApiError) throw err;
       const code = (err as { code?: string }).code ?? (err as Error).name;
       const notSent = NOT_SENT.has(code);
-      failure = new CloudflareApiError(options.method, where, undefined, [], !notSent && !idempotent,
-        `${code}: ${(err as Error).message}`);
+      failure = new CloudflareApiError(options.method, where, undefined, [], !notSent && !idempotent, `${code}: ${(err as Error).message}`);
       if (!notSent && !idempotent) throw failure;
     }
 
@@ -180,8 +182,14 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
     const delay = retryAfterMs ?? backoff * (0.5 + Math.random() / 2);
     if (attempt >= policy.maxAttempts || Date.now() - started + delay > policy.maxTotalMs) {
       if (failure.status === 429 && retryAfterMs !== undefined) {
-        throw new CloudflareApiError(failure.method, failure.path, 429, failure.errors, false,
-          `rate limited; Cloudflare asks to wait ${Math.ceil(retryAfterMs / 1000)} s, beyond the retry budget`);
+        throw new CloudflareApiError(
+          failure.method,
+          failure.path,
+          429,
+          failure.errors,
+          false,
+          `rate limited; Cloudflare asks to wait ${Math.ceil(retryAfterMs / 1000)} s, beyond the retry budget`,
+        );
       }
       throw failure;
     }

@@ -57,7 +57,10 @@ export class Batcher<T, R> {
     this.firstQueuedAt.set(key, first);
     clearTimeout(this.timers.get(key));
     const wait = Math.max(0, Math.min(this.options.windowMs, first + this.options.maxWaitMs - Date.now()));
-    this.timers.set(key, setTimeout(() => this.flush(key), wait));
+    this.timers.set(
+      key,
+      setTimeout(() => this.flush(key), wait),
+    );
   }
 
   private flush(key: string): void {
@@ -83,7 +86,10 @@ export class Batcher<T, R> {
     const batch = (this.queues.get(key) ?? []).splice(0, this.options.maxItems);
     if (batch.length === 0) return;
     try {
-      const outcomes = await this.run(key, batch.map((p) => p.item));
+      const outcomes = await this.run(
+        key,
+        batch.map((p) => p.item),
+      );
       batch.forEach((p, i) => {
         const o = outcomes[i];
         if (o?.ok) p.resolve(o.value);

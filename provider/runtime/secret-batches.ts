@@ -48,7 +48,12 @@ async function createBatch(items: CreateItem[]): Promise<Array<Outcome<api.Secre
     results = [await one(items[0]!)];
   } else {
     try {
-      const created = await api.createSecrets(settings.api, settings.accountId, storeId, items.map((i) => i.secret));
+      const created = await api.createSecrets(
+        settings.api,
+        settings.accountId,
+        storeId,
+        items.map((i) => i.secret),
+      );
       results = created.map((value) => ({ ok: true, value }));
     } catch (err) {
       // All or nothing. When the outcome is unknown, what landed is looked up by name (preview
@@ -73,7 +78,12 @@ async function deleteBatch(items: DeleteItem[]): Promise<Array<Outcome<void>>> {
     results = [await one(items[0]!)];
   } else {
     try {
-      await api.deleteSecrets(settings.api, settings.accountId, storeId, items.map((i) => i.id));
+      await api.deleteSecrets(
+        settings.api,
+        settings.accountId,
+        storeId,
+        items.map((i) => i.id),
+      );
       results = items.map(() => ({ ok: true, value: undefined }));
     } catch {
       // The bulk delete fails whole when one id is already gone: delete one by one then.

@@ -106,7 +106,12 @@ export async function remove(id: string, props: Props): Promise<void> {
   if (!secrets) return;
   if (secrets.length > 0 && !props.forceDestroy) {
     throw new Error(
-      `Store "${props.name}" (${id}) still holds ${secrets.length} secret(s) (${secrets.slice(0, 5).map((s) => s.name).join(", ")}${secrets.length > 5 ? ", …" : ""}); it was not deleted. Delete those secrets first, or set \`forceDestroy: true\` on the store (and run \`pulumi up\`) to delete them with it.`,
+      `Store "${props.name}" (${id}) still holds ${secrets.length} secret(s) (${secrets
+        .slice(0, 5)
+        .map((s) => s.name)
+        .join(
+          ", ",
+        )}${secrets.length > 5 ? ", …" : ""}); it was not deleted. Delete those secrets first, or set \`forceDestroy: true\` on the store (and run \`pulumi up\`) to delete them with it.`,
     );
   }
   await ignoreNotFound(api.deleteStore(settings.api, settings.accountId, id, secrets.length > 0));

@@ -26,10 +26,17 @@ describe(`${SECRETS} secrets bound into ${WORKERS} Workers in one pulumi up`, ()
   };
 
   beforeAll(async () => {
-    const workers = Array.from({ length: WORKERS }, (_, i) => ({ name: `bench-worker-${i}`, bindings: [{ type: "plain_text", name: "KEEP_ME", text: "yes" }] }));
-    stack = await CliStack.start(path.join(REPO_ROOT, "scripts/bench-program"), { stores: [{ name: "default_secrets_store" }], workers }, {
-      config: { count: String(SECRETS), workers: String(WORKERS), shape: "per-worker" },
-    });
+    const workers = Array.from({ length: WORKERS }, (_, i) => ({
+      name: `bench-worker-${i}`,
+      bindings: [{ type: "plain_text", name: "KEEP_ME", text: "yes" }],
+    }));
+    stack = await CliStack.start(
+      path.join(REPO_ROOT, "scripts/bench-program"),
+      { stores: [{ name: "default_secrets_store" }], workers },
+      {
+        config: { count: String(SECRETS), workers: String(WORKERS), shape: "per-worker" },
+      },
+    );
   });
   afterAll(() => stack.close());
 

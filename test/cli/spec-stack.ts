@@ -200,10 +200,16 @@ export class SpecStack {
         }
         const sha = await this.cli.secretSha256(s.id);
         const want = Array.isArray(w.sha) ? w.sha : [w.sha];
-        if (!want.includes(sha)) problems.push({ where: store.name, what: `secret "${name}" holds the wrong value (sha256 ${sha.slice(0, 12)}…, want ${want.map((x) => `${x.slice(0, 12)}…`).join(" or ")})` });
-        if ([...s.scopes].sort().join(",") !== [...w.scopes].sort().join(",")) problems.push({ where: store.name, what: `secret "${name}" has scopes [${s.scopes}], want [${w.scopes}]` });
+        if (!want.includes(sha))
+          problems.push({
+            where: store.name,
+            what: `secret "${name}" holds the wrong value (sha256 ${sha.slice(0, 12)}…, want ${want.map((x) => `${x.slice(0, 12)}…`).join(" or ")})`,
+          });
+        if ([...s.scopes].sort().join(",") !== [...w.scopes].sort().join(","))
+          problems.push({ where: store.name, what: `secret "${name}" has scopes [${s.scopes}], want [${w.scopes}]` });
         const commentOk = typeof w.comment === "string" ? s.comment === w.comment : w.comment.test(s.comment);
-        if (!commentOk) problems.push({ where: store.name, what: `secret "${name}" has comment ${JSON.stringify(s.comment.slice(0, 80))}, want ${String(w.comment)}` });
+        if (!commentOk)
+          problems.push({ where: store.name, what: `secret "${name}" has comment ${JSON.stringify(s.comment.slice(0, 80))}, want ${String(w.comment)}` });
       }
       for (const s of store.secrets) {
         liveIds.add(s.id);
@@ -229,10 +235,15 @@ export class SpecStack {
           continue;
         }
         if (b.type !== w.type) problems.push({ where: worker, what: `binding ${name} is a ${String(b.type)}, want ${w.type}` });
-        if (w.secretName !== undefined && b.secret_name !== w.secretName) problems.push({ where: worker, what: `binding ${name} names secret ${String(b.secret_name)}, want ${w.secretName}` });
+        if (w.secretName !== undefined && b.secret_name !== w.secretName)
+          problems.push({ where: worker, what: `binding ${name} names secret ${String(b.secret_name)}, want ${w.secretName}` });
         const sha = await this.cli.bindingSha256(worker, name);
         const want = Array.isArray(w.sha) ? w.sha : [w.sha];
-        if (sha === undefined || !want.includes(sha)) problems.push({ where: worker, what: `binding ${name} yields ${sha ? `sha256 ${sha.slice(0, 12)}…` : "nothing"}, want ${want.map((x) => `${x.slice(0, 12)}…`).join(" or ")}` });
+        if (sha === undefined || !want.includes(sha))
+          problems.push({
+            where: worker,
+            what: `binding ${name} yields ${sha ? `sha256 ${sha.slice(0, 12)}…` : "nothing"}, want ${want.map((x) => `${x.slice(0, 12)}…`).join(" or ")}`,
+          });
       }
       for (const b of bindings) if (!(String(b.name) in want)) problems.push({ where: worker, what: `binding ${String(b.name)} exists but should not` });
     }
@@ -245,7 +256,11 @@ export class SpecStack {
 }
 
 /** An expected secret holding `value`. */
-export const holds = (value: string, scopes: string[] = ["workers"], comment: string | RegExp = ""): ExpectedSecret => ({ sha: sha256(value), scopes, comment });
+export const holds = (value: string, scopes: string[] = ["workers"], comment: string | RegExp = ""): ExpectedSecret => ({
+  sha: sha256(value),
+  scopes,
+  comment,
+});
 
 /** The comment a previous-value copy of `name` carries. */
 export const copyOf = (name: string): RegExp => new RegExp(`^previous value of ${name} \\(kept by rotation to version \\d+\\)$`);

@@ -131,7 +131,8 @@ async function writer(url: string, lane: Lane, w: number, trial: number): Promis
           break;
         case 1:
           ledger.inflight = { target: "binding", value };
-          if ((await call(url, "PUT", "/workers/scripts/crash/secrets", { name: `WS_${w}`, text: value, type: "secret_text" })) !== 200) throw new Error("secret put refused");
+          if ((await call(url, "PUT", "/workers/scripts/crash/secrets", { name: `WS_${w}`, text: value, type: "secret_text" })) !== 200)
+            throw new Error("secret put refused");
           ledger.acked.binding = value;
           break;
         case 2: {
@@ -168,11 +169,16 @@ async function setUpLane(lane: Lane, writers: number): Promise<void> {
     const wanted = Array.from({ length: writers }, (_, w) => ({ name: `W_${w}`, value: "initial", scopes: ["workers"] }));
     const existing = (await api("GET", `/secrets_store/stores/${lane.storeId}/secrets?per_page=100`)).result as Array<{ id: string; name: string }>;
     const missing = wanted.filter((s) => !existing.some((e) => e.name === s.name));
-    const created = missing.length ? ((await api("POST", `/secrets_store/stores/${lane.storeId}/secrets`, missing)).result as Array<{ id: string; name: string }>) : [];
+    const created = missing.length
+      ? ((await api("POST", `/secrets_store/stores/${lane.storeId}/secrets`, missing)).result as Array<{ id: string; name: string }>)
+      : [];
     const all = [...existing, ...created];
     lane.secretIds = wanted.map((s) => all.find((e) => e.name === s.name)!.id);
     const form = new FormData();
-    form.append("metadata", new Blob([JSON.stringify({ main_module: "index.js", bindings: wanted.map((s, w) => ({ type: "secret_text", name: `WS_${w}`, text: "initial" })) })]));
+    form.append(
+      "metadata",
+      new Blob([JSON.stringify({ main_module: "index.js", bindings: wanted.map((s, w) => ({ type: "secret_text", name: `WS_${w}`, text: "initial" })) })]),
+    );
     form.append("index.js", new Blob(["export default {}"], { type: "application/javascript+module" }), "index.js");
     await api("PUT", "/workers/scripts/crash", form);
     for (let w = 0; w < writers; w++) {
@@ -209,8 +215,10 @@ async function check(lane: Lane, report: CrashReport, trial: number): Promise<bo
       const allowed = (target: "secret" | "binding") => [ledger.acked[target], ...(ledger.inflight?.target === target ? [ledger.inflight.value] : [])];
       const secretHash = (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/secrets/${lane.secretIds[w]}/sha256`)).sha256;
       if (!allowed("secret").some((v) => sha256(v) === secretHash)) report.lost.push(`${where}: secret W_${w} is not ${allowed("secret").join(" or ")}`);
-      const bindingHash = (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/accounts/${ACCOUNT}/workers/scripts/crash/bindings/WS_${w}/sha256`)).sha256;
-      if (!allowed("binding").some((v) => sha256(v) === bindingHash)) report.lost.push(`${where}: Worker secret WS_${w} is not ${allowed("binding").join(" or ")}`);
+      const bindingHash = (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/accounts/${ACCOUNT}/workers/scripts/crash/bindings/WS_${w}/sha256`))
+        .sha256;
+      if (!allowed("binding").some((v) => sha256(v) === bindingHash))
+        report.lost.push(`${where}: Worker secret WS_${w} is not ${allowed("binding").join(" or ")}`);
       // What is on disk now is what the next trial starts from.
       const onDisk = (target: "secret" | "binding", hash: string) => allowed(target).find((v) => sha256(v) === hash) ?? ledger.acked[target];
       ledger.acked = { secret: onDisk("secret", secretHash), binding: onDisk("binding", bindingHash) };

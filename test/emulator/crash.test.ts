@@ -24,7 +24,9 @@ describe("crash safety", () => {
   it("100 kill -9 trials during writes leave 0 corrupt data directories and lose no acknowledged write", async () => {
     // The trials run the built CLI (plain node starts it far faster than tsx): it must be current.
     expect(fs.existsSync(CLI), "dist/emulator/cli.js is missing: run `npm run -s build` first").toBe(true);
-    expect(fs.statSync(CLI).mtimeMs, "dist/ is older than emulator/: run `npm run -s build` first").toBeGreaterThanOrEqual(newestSource(path.join(ROOT, "emulator")));
+    expect(fs.statSync(CLI).mtimeMs, "dist/ is older than emulator/: run `npm run -s build` first").toBeGreaterThanOrEqual(
+      newestSource(path.join(ROOT, "emulator")),
+    );
 
     const seed = process.env.CRASH_SEED !== undefined ? Number(process.env.CRASH_SEED) : randomInt(2 ** 31);
     console.log(`crash-safety seed: ${seed} (replay with CRASH_SEED=${seed})`);

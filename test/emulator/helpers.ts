@@ -100,7 +100,10 @@ export function messages(r: Reply): string {
 }
 
 /** A multipart body for `PUT …/workers/scripts/:name`. */
-export function uploadForm(metadata: Record<string, unknown>, modules: Record<string, string> = { "index.js": "export default { fetch() { return new Response('ok') } }" }): FormData {
+export function uploadForm(
+  metadata: Record<string, unknown>,
+  modules: Record<string, string> = { "index.js": "export default { fetch() { return new Response('ok') } }" },
+): FormData {
   const form = new FormData();
   form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }), "metadata.json");
   for (const [name, code] of Object.entries(modules)) {

@@ -10,7 +10,10 @@ import * as path from "node:path";
 
 type Schema = Record<string, any>;
 
-const SPEC = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/cloudflare-openapi-subset.json"), "utf8")) as { components: { schemas: Record<string, Schema> }; paths: Record<string, any> };
+const SPEC = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/cloudflare-openapi-subset.json"), "utf8")) as {
+  components: { schemas: Record<string, Schema> };
+  paths: Record<string, any>;
+};
 
 /** A named component schema, e.g. `workers_script-and-version-settings-response`. */
 export function component(name: string): Schema {
@@ -46,7 +49,8 @@ export function violations(schema: Schema, value: unknown, at = "$"): string[] {
   const out: string[] = [];
   for (const part of s.allOf ?? []) out.push(...violations(part, value, at));
   const alternatives = s.oneOf ?? s.anyOf;
-  if (alternatives && !alternatives.some((alt: Schema) => violations(alt, value, at).length === 0)) out.push(`${at}: matches none of its ${alternatives.length} alternatives`);
+  if (alternatives && !alternatives.some((alt: Schema) => violations(alt, value, at).length === 0))
+    out.push(`${at}: matches none of its ${alternatives.length} alternatives`);
   if (s.type && !typeOk(s.type, value)) return [...out, `${at}: ${JSON.stringify(value)} is not of type ${s.type}`];
   if (s.enum && !s.enum.includes(value)) out.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
   if (typeof value === "string" && s.maxLength !== undefined && value.length > s.maxLength) out.push(`${at}: longer than ${s.maxLength}`);

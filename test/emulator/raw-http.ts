@@ -88,9 +88,11 @@ export function rawHttp(origin: string, req: RawRequest): Promise<RawReply> {
       const headers: Record<string, string> = { host: `${host}:${port}`, ...req.headers };
       if (req.chunks) headers["transfer-encoding"] = "chunked";
       else headers["content-length"] = String(req.contentLength ?? body.length);
-      const head = `${req.method} ${req.path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`;
+      const head = `${req.method} ${req.path} HTTP/1.1\r\n${Object.entries(headers)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join("\r\n")}\r\n\r\n`;
       socket.write(head);
-      if (req.chunks) for (const c of req.chunks) socket.write(`${c.length.toString(16)}\r\n`), socket.write(c), socket.write("\r\n");
+      if (req.chunks) for (const c of req.chunks) (socket.write(`${c.length.toString(16)}\r\n`), socket.write(c), socket.write("\r\n"));
       else if (body.length) socket.write(body);
     });
   });

@@ -51,7 +51,9 @@ describe("the packed package in a fresh Pulumi program directory", () => {
         { "cloudflare:apiToken": emu.token, "cloudflare-secrets-store:accountId": emu.accountId, "cloudflare-secrets-store:apiBaseUrl": emu.url },
         ["cloudflare:apiToken"],
       );
-      const stores = await (await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, { headers: { authorization: `Bearer ${emu.token}` } })).json();
+      const stores = await (
+        await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, { headers: { authorization: `Bearer ${emu.token}` } })
+      ).json();
       const storeId = (stores as { result: Array<{ id: string }> }).result[0]!.id;
       const urn = "urn:pulumi:dev::fresh::pulumi-nodejs:dynamic/cloudflare-secrets-store:StoreSecret::s";
       const news = { storeId, name: "fresh_secret", value: VALUE, scopes: ["workers"], __provider: providers.StoreSecret };

@@ -162,7 +162,9 @@ describe("StoreSecret through the real dynamic provider host", () => {
     await rig.api("POST", `/secrets_store/stores/${storeId}/secrets`, [{ name: "billing_key_previous", value: "unrelated", scopes: ["workers"] }]);
     const s = new Managed(rig, "StoreSecret", "billing");
     const { failures } = await s.check(secretArgs({ name: "billing_key", rotation: { keepPrevious: true } }));
-    expect(failures).toEqual([{ property: "rotation", reason: expect.stringMatching(/"billing_key_previous" is taken by another secret.*rotation.previousName/) }]);
+    expect(failures).toEqual([
+      { property: "rotation", reason: expect.stringMatching(/"billing_key_previous" is taken by another secret.*rotation.previousName/) },
+    ]);
   });
 
   it("giving an adopted secret a value moves valueVersion and writes the value", async () => {
@@ -258,4 +260,3 @@ describe("StoreSecret through the real dynamic provider host", () => {
     expect(JSON.parse(fs.readFileSync(installed, "utf8")).name).toBe("pulumi-cloudflare-secrets-store");
   });
 });
-

@@ -24,11 +24,7 @@ export function emulatorAuth(emu: RunningEmulator, urlPath: string): Record<stri
  * with the API token); a JSON `body` is serialised. Throws on a non-2xx answer; returns the
  * parsed JSON (or undefined).
  */
-export async function emulatorFetch<T = any>(
-  emu: RunningEmulator,
-  urlPath: string,
-  init: { method?: string; body?: unknown } = {},
-): Promise<T> {
+export async function emulatorFetch<T = any>(emu: RunningEmulator, urlPath: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const isForm = init.body instanceof FormData;
   const res = await fetch(emu.origin + urlPath, {
     method: init.method ?? "GET",

@@ -161,12 +161,8 @@ export class Rig {
   }
 
   async bindingSha256(script: string, binding: string): Promise<string> {
-    return (
-      await this.hook<{ sha256: string }>(
-        "GET",
-        `/__emulator/accounts/${this.emulator.accountId}/workers/scripts/${script}/bindings/${binding}/sha256`,
-      )
-    ).sha256;
+    return (await this.hook<{ sha256: string }>("GET", `/__emulator/accounts/${this.emulator.accountId}/workers/scripts/${script}/bindings/${binding}/sha256`))
+      .sha256;
   }
 
   async close(): Promise<void> {

@@ -14,8 +14,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type RunningEmulator } from "../emulator";
-import { deployWorker, requestLog } from "../test/rig/emulator-client";
-import { REPO_ROOT, stageProgram } from "../test/rig/package";
+import { deployWorker, requestLog } from "../tools/emulator-client";
+import { REPO_ROOT, stageProgram } from "../tools/packed-package";
 import { findPulumi, PulumiStack } from "../tools/pulumi-cli";
 
 interface Options {

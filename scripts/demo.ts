@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startEmulator, type RunningEmulator } from "../emulator";
-import { deployWorker, emulatorFetch, requestLog } from "../test/rig/emulator-client";
-import { REPO_ROOT, stageProgram } from "../test/rig/package";
+import { deployWorker, emulatorFetch, requestLog } from "../tools/emulator-client";
+import { REPO_ROOT, stageProgram } from "../tools/packed-package";
 import { findPulumi, PulumiStack } from "../tools/pulumi-cli";
 
 const WORKER = "api-worker";

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leaks } from "../rig/bytes";
-import type { RequestLogEntry } from "../rig/emulator-client";
+import type { RequestLogEntry } from "../../tools/emulator-client";
 import { failuresOf, hexId, SpecStack, type Spec } from "./spec-stack";
 
 const STORE = hexId("permissions-store");

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { EmulatorSeed } from "../../emulator";
 import type { Deployment } from "../../tools/pulumi-cli";
 import { sha256 } from "../rig/bytes";
-import type { RequestLogEntry } from "../rig/emulator-client";
+import type { RequestLogEntry } from "../../tools/emulator-client";
 import { CliStack, type StartOptions } from "./stack";
 
 export const SPEC_PROGRAM = path.join(__dirname, "programs", "spec");

@@ -7,8 +7,8 @@ import * as path from "node:path";
 import { startEmulator, type EmulatorOptions, type EmulatorSeed, type RunningEmulator } from "../../emulator";
 import { PulumiStack, type Deployment, type StackExport } from "../../tools/pulumi-cli";
 import { leaks } from "../rig/bytes";
-import { emulatorFetch, requestLog, type RequestLogEntry } from "../rig/emulator-client";
-import { REPO_ROOT, stageProgram } from "../rig/package";
+import { emulatorFetch, requestLog, type RequestLogEntry } from "../../tools/emulator-client";
+import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
 
 export const PASSPHRASE = "cli-test-passphrase";
 

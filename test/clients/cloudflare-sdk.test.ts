@@ -6,7 +6,7 @@ import Cloudflare, { BadRequestError, ConflictError, NotFoundError, toFile } fro
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import { sha256, uploadForm } from "../emulator/helpers";
-import { emulatorFetch } from "../rig/emulator-client";
+import { emulatorFetch } from "../../tools/emulator-client";
 
 let emu: RunningEmulator;
 let cf: Cloudflare;

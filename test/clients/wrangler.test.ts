@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../emulator/helpers";
-import { emulatorFetch, requestLog } from "../rig/emulator-client";
+import { emulatorFetch, requestLog } from "../../tools/emulator-client";
 
 const WRANGLER = path.join(path.dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 

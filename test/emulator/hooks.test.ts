@@ -2,7 +2,7 @@ import * as os from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { HOOK_TOKEN_HEADER, startEmulator } from "../../emulator";
 import { isLoopbackAddress } from "../../emulator/routes/hooks";
-import { emulatorFetch } from "../rig/emulator-client";
+import { emulatorFetch } from "../../tools/emulator-client";
 import { codes, harness, messages, sha256, type Harness } from "./helpers";
 import { rawHttp } from "./raw-http";
 

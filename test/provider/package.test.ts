@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../rig/bytes";
 import { ProviderHost } from "../rig/host";
-import { packedPackage, REPO_ROOT } from "../rig/package";
+import { packedPackage, REPO_ROOT } from "../../tools/packed-package";
 import { serializedProviders } from "../rig";
-import { emulatorFetch } from "../rig/emulator-client";
+import { emulatorFetch } from "../../tools/emulator-client";
 
 const VALUE = "fresh-install-value-31337";
 

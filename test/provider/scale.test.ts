@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Rig } from "../rig";
-import type { RequestLogEntry } from "../rig/emulator-client";
+import type { RequestLogEntry } from "../../tools/emulator-client";
 
 const count = (log: RequestLogEntry[], method: string, pattern: RegExp) => log.filter((r) => r.method === method && pattern.test(r.path)).length;
 

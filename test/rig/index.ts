@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import { ProviderHost, type Props } from "./host";
-import { deployWorker, emulatorFetch, requestLog, type RequestLogEntry } from "./emulator-client";
-import { REPO_ROOT, stageProgram } from "./package";
+import { deployWorker, emulatorFetch, requestLog, type RequestLogEntry } from "../../tools/emulator-client";
+import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
 
 export type Kind = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "PreviousSecretCopy";
 const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudflare-secrets-store:";

@@ -1,5 +1,5 @@
 /** Calls on a running emulator shared by the rig, the example stacks, the demo and the benchmark. */
-import type { RunningEmulator } from "../../emulator";
+import type { RunningEmulator } from "../emulator";
 
 export interface RequestLogEntry {
   method: string;

@@ -1,6 +1,7 @@
 /**
  * The one function that talks HTTP to Cloudflare: it adds auth, unwraps the v4 envelope,
- * validates `result` with zod, and retries what is safe to retry.
+ * validates `result` with zod, and retries what is safe to retry. Reading a list page by page is
+ * `pagination.ts`'s.
  */
 import { request, FormData } from "undici";
 import { z } from "zod";
@@ -58,17 +59,6 @@ export interface RequestOptions<T> {
   idempotent?: boolean;
 }
 
-const ResultInfo = z
-  .object({
-    page: z.number().optional(),
-    per_page: z.number().optional(),
-    count: z.number().optional(),
-    total_count: z.number().optional(),
-    total_pages: z.number().optional(),
-  })
-  .passthrough();
-export type ResultInfo = z.infer<typeof ResultInfo>;
-
 interface WireMessage {
   code: number;
   message: string;
@@ -85,12 +75,13 @@ const Envelope = z.object({
   errors: z.array(Message).default([]),
   messages: z.array(z.unknown()).default([]),
   result: z.unknown(),
-  result_info: ResultInfo.nullish(),
+  result_info: z.unknown().optional(),
 });
 
+/** One answer: its validated `result`, and its `result_info` as received (read by `pagination.ts`). */
 export interface ApiResponse<T> {
   result: T;
-  resultInfo?: ResultInfo;
+  resultInfo?: unknown;
 }
 
 /** Connection errors raised before anything was sent: always safe to retry. */
@@ -213,37 +204,4 @@ function parseEnvelope(text: string): z.infer<typeof Envelope> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Pages read at most by {@link cfListAll} (a guard against an endpoint that ignores `page`). */
-const MAX_PAGES = 1000;
-
-/**
- * Reads every page of a list endpoint. With `result_info` it reads until the counts say the last
- * page was reached (so a server that caps `per_page` lower is still read whole); without, until a
- * short or empty page.
- */
-export async function cfListAll<T>(
-  settings: ApiSettings,
-  options: Omit<RequestOptions<T[]>, "method" | "schema"> & { schema: z.ZodType<T[]>; perPage?: number },
-): Promise<T[]> {
-  const perPage = options.perPage ?? 100;
-  const all: T[] = [];
-  for (let page = 1; page <= MAX_PAGES; page++) {
-    const { result, resultInfo } = await cfRequest(settings, {
-      ...options,
-      method: "GET",
-      query: { ...options.query, page, per_page: perPage },
-    });
-    all.push(...result);
-    if (result.length === 0) break;
-    if (resultInfo?.total_pages !== undefined) {
-      if (page >= resultInfo.total_pages) break;
-    } else if (resultInfo?.total_count !== undefined) {
-      if (all.length >= resultInfo.total_count) break;
-    } else if (result.length < perPage) {
-      break;
-    }
-  }
-  return all;
 }

@@ -1,6 +1,7 @@
 /** Typed Secrets Store endpoints (stores, secrets, quota) with the zod schemas of their results. */
 import { z } from "zod";
-import { cfListAll, cfRequest, type ApiSettings } from "./request";
+import { cfListAll } from "./pagination";
+import { cfRequest, type ApiSettings } from "./request";
 import { CloudflareApiError, ignoreNotFound } from "./error";
 
 export const Store = z.object({

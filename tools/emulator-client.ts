@@ -1,11 +1,7 @@
 /** Calls on a running emulator shared by the rig, the example stacks, the demo and the benchmark. */
-import type { RunningEmulator } from "../emulator";
+import type { RequestLogEntry, RunningEmulator } from "../emulator";
 
-export interface RequestLogEntry {
-  method: string;
-  path: string;
-  status: number;
-}
+export type { RequestLogEntry };
 
 /** True for a test hook path (`/__emulator` or below). */
 export const isHookPath = (urlPath: string): boolean => urlPath === "/__emulator" || urlPath.startsWith("/__emulator/") || urlPath.startsWith("/__emulator?");

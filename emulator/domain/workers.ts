@@ -13,8 +13,8 @@ import { z } from "zod";
 import { ApiError, apiError, type ApiMessage } from "../envelope";
 import { type BindingRecord, type EmulatorState, type UsageModel, type VersionFields, type WorkerRecord, newId, timestamp } from "../state";
 
-export const INVALID = 10021; // Cloudflare's Workers validation error code
-export const NOT_FOUND = 10007; // workers.api.error.script_not_found
+export const WORKERS_INVALID = 10021; // Cloudflare's Workers validation error code
+export const SCRIPT_NOT_FOUND = 10007; // workers.api.error.script_not_found
 const STORE_SECRET_NOT_FOUND = 10182; // "Secrets Store binding '…' references store '…' and secret '…' which were not found."
 
 /** Worker names: lowercase letters, digits, dashes and underscores, up to 63 characters. */
@@ -60,7 +60,7 @@ export function checkScriptName(name: string): void {
   if (!SCRIPT_NAME.test(name)) {
     throw apiError(
       400,
-      INVALID,
+      WORKERS_INVALID,
       `Invalid Worker name "${name}": use lowercase letters, digits, "-" and "_" (at most 63 characters, starting with a letter or digit)`,
     );
   }
@@ -69,7 +69,7 @@ export function checkScriptName(name: string): void {
 /** The Worker called `name`, or Cloudflare's 404 (10007). */
 export function requireWorker(state: EmulatorState, name: string): WorkerRecord {
   const worker = state.workers.get(name);
-  if (!worker) throw apiError(404, NOT_FOUND, "This Worker does not exist on your account.");
+  if (!worker) throw apiError(404, SCRIPT_NOT_FOUND, "This Worker does not exist on your account.");
   return worker;
 }
 
@@ -86,7 +86,7 @@ const str = (v: unknown): v is string => typeof v === "string" && v.length > 0;
  */
 export function resolveBindings(state: EmulatorState, inputs: BindingInput[], previous: BindingRecord[]): BindingRecord[] {
   const problems: ApiMessage[] = [];
-  const invalid = (i: number, message: string, code = INVALID) => problems.push({ code, message, source: { pointer: `/bindings/${i}` } });
+  const invalid = (i: number, message: string, code = WORKERS_INVALID) => problems.push({ code, message, source: { pointer: `/bindings/${i}` } });
   const before = new Map(previous.map((b) => [b.name, b]));
   const seen = new Set<string>();
   const out: BindingRecord[] = [];
@@ -155,7 +155,7 @@ export function resolveBindings(state: EmulatorState, inputs: BindingInput[], pr
 /** What the binding returns inside the Worker right now (`await env.X.get()` or the secret text). */
 export function bindingValue(state: EmulatorState, worker: WorkerRecord, bindingName: string): string {
   const binding = worker.bindings.find((b) => b.name === bindingName);
-  if (!binding) throw apiError(404, INVALID, `Worker "${worker.name}" has no binding named "${bindingName}"`);
+  if (!binding) throw apiError(404, WORKERS_INVALID, `Worker "${worker.name}" has no binding named "${bindingName}"`);
   switch (binding.type) {
     case "secret_text":
     case "plain_text":
@@ -170,14 +170,14 @@ export function bindingValue(state: EmulatorState, worker: WorkerRecord, binding
       if (!secret.scopes.includes("workers")) {
         throw apiError(
           404,
-          INVALID,
+          WORKERS_INVALID,
           `Binding "${bindingName}": secret "${secretName}" in store ${storeId} no longer has the "workers" scope, so the Worker cannot read it`,
         );
       }
       return secret.value;
     }
     default:
-      throw apiError(400, INVALID, `Binding "${bindingName}" is of type ${binding.type}, which has no string value`);
+      throw apiError(400, WORKERS_INVALID, `Binding "${bindingName}" is of type ${binding.type}, which has no string value`);
   }
 }
 

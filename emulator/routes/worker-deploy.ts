@@ -16,8 +16,8 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
-import { INVALID, deployNewVersion, requireWorker, touch, uploadedVersion } from "../domain/workers";
-import { apiError, ok, type ApiResponse } from "../envelope";
+import { WORKERS_INVALID, deployNewVersion, requireWorker, touch, uploadedVersion } from "../domain/workers";
+import { apiError, ok, type HandlerResponse } from "../envelope";
 import { MAX_PENDING_VERSIONS, type VersionFields, type VersionRecord, type WorkerRecord, timestamp } from "../state";
 import { parseWith } from "../validation";
 import { UPLOAD_LIMIT, bindingJson, parseUpload, scriptJson, sourceOf, workerUpload } from "./workers";
@@ -73,13 +73,13 @@ function versionJson(w: WorkerRecord, v: VersionRecord): Record<string, unknown>
   };
 }
 
-function getService(ctx: RequestContext): ApiResponse {
+function getService(ctx: RequestContext): HandlerResponse {
   const worker = ctx.state.workers.get(ctx.params.service_name!);
   if (!worker) throw apiError(404, SERVICE_NOT_FOUND, "workers.api.error.service_not_found");
   return ok(serviceJson(worker));
 }
 
-function getWorker(ctx: RequestContext): ApiResponse {
+function getWorker(ctx: RequestContext): HandlerResponse {
   const w = requireWorker(ctx.state, ctx.params.worker_name!);
   return ok({
     id: w.tag,
@@ -92,16 +92,16 @@ function getWorker(ctx: RequestContext): ApiResponse {
   });
 }
 
-function accountSubdomain(): ApiResponse {
+function accountSubdomain(): HandlerResponse {
   return ok({ subdomain: ACCOUNT_SUBDOMAIN });
 }
 
-function getScriptSubdomain(ctx: RequestContext): ApiResponse {
+function getScriptSubdomain(ctx: RequestContext): HandlerResponse {
   return ok({ ...requireWorker(ctx.state, ctx.params.script_name!).subdomain });
 }
 
-function postScriptSubdomain(ctx: RequestContext): ApiResponse {
-  const body = parseWith(SubdomainBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"enabled": boolean, "previews_enabled"?: boolean}');
+function postScriptSubdomain(ctx: RequestContext): HandlerResponse {
+  const body = parseWith(SubdomainBody, parseJson(ctx.body, ctx.contentType), WORKERS_INVALID, '{"enabled": boolean, "previews_enabled"?: boolean}');
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
   worker.subdomain = { enabled: body.enabled, previews_enabled: body.previews_enabled ?? body.enabled };
   touch(worker);
@@ -109,12 +109,12 @@ function postScriptSubdomain(ctx: RequestContext): ApiResponse {
   return ok({ ...worker.subdomain });
 }
 
-function listDeployments(ctx: RequestContext): ApiResponse {
+function listDeployments(ctx: RequestContext): HandlerResponse {
   return ok({ deployments: [deploymentJson(requireWorker(ctx.state, ctx.params.script_name!))] });
 }
 
 /** Upload a version (checked like an upload) without deploying it. */
-async function uploadVersion(ctx: RequestContext): Promise<ApiResponse> {
+async function uploadVersion(ctx: RequestContext): Promise<HandlerResponse> {
   requireWorker(ctx.state, ctx.params.script_name!);
   const upload = await parseUpload(ctx);
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
@@ -133,20 +133,21 @@ function versionFields(v: VersionRecord): VersionFields {
 }
 
 /** Deploy one version (the current one or an uploaded one) to 100% of traffic. */
-function createDeployment(ctx: RequestContext): ApiResponse {
+function createDeployment(ctx: RequestContext): HandlerResponse {
   const body = parseWith(
     DeploymentBody,
     parseJson(ctx.body, ctx.contentType),
-    INVALID,
+    WORKERS_INVALID,
     '{"strategy": "percentage", "versions": [{"version_id", "percentage": 100}]}',
   );
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
   const total = body.versions.reduce((sum, v) => sum + v.percentage, 0);
-  if (total !== 100) throw apiError(400, INVALID, `Invalid deployment: version percentages add up to ${total}, not 100`);
-  if (body.versions.length > 1) throw apiError(400, INVALID, "The emulator deploys one version to 100% of traffic; gradual deployments are not emulated");
+  if (total !== 100) throw apiError(400, WORKERS_INVALID, `Invalid deployment: version percentages add up to ${total}, not 100`);
+  if (body.versions.length > 1)
+    throw apiError(400, WORKERS_INVALID, "The emulator deploys one version to 100% of traffic; gradual deployments are not emulated");
   const versionId = body.versions[0]!.version_id;
   const pending = worker.pending_versions.find((v) => v.id === versionId);
-  if (!pending && versionId !== worker.version_id) throw apiError(404, INVALID, `Version ${versionId} does not exist on Worker "${worker.name}"`);
+  if (!pending && versionId !== worker.version_id) throw apiError(404, WORKERS_INVALID, `Version ${versionId} does not exist on Worker "${worker.name}"`);
   if (pending) {
     Object.assign(worker, versionFields(pending));
     worker.pending_versions = worker.pending_versions.filter((v) => v !== pending);

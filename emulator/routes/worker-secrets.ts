@@ -12,8 +12,8 @@
 import { z } from "zod";
 import { parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
-import { INVALID, deployNewVersion, requireWorker, resolveBindings } from "../domain/workers";
-import { ApiError, apiError, ok, type ApiMessage, type ApiResponse } from "../envelope";
+import { WORKERS_INVALID, deployNewVersion, requireWorker, resolveBindings } from "../domain/workers";
+import { ApiError, apiError, ok, type ApiMessage, type HandlerResponse } from "../envelope";
 import type { BindingRecord, WorkerRecord } from "../state";
 import { parseWith } from "../validation";
 import { bindingJson, sourceOf } from "./workers";
@@ -56,8 +56,13 @@ function secretsOf(worker: WorkerRecord): Array<Record<string, unknown>> {
   return worker.bindings.filter(isSecret).map(bindingJson);
 }
 
-function putSecret(ctx: RequestContext): ApiResponse {
-  const body = parseWith(SecretBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"name", "text", "type": "secret_text"} (or a secret_key binding)');
+function putSecret(ctx: RequestContext): HandlerResponse {
+  const body = parseWith(
+    SecretBody,
+    parseJson(ctx.body, ctx.contentType),
+    WORKERS_INVALID,
+    '{"name", "text", "type": "secret_text"} (or a secret_key binding)',
+  );
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
   const clash = nameInUse(worker, body.name);
   if (clash) throw new ApiError(400, [clash]);
@@ -68,7 +73,7 @@ function putSecret(ctx: RequestContext): ApiResponse {
   return ok(bindingJson(secret!));
 }
 
-function listSecrets(ctx: RequestContext): ApiResponse {
+function listSecrets(ctx: RequestContext): HandlerResponse {
   return ok(secretsOf(requireWorker(ctx.state, ctx.params.script_name!)));
 }
 
@@ -78,12 +83,12 @@ function findSecret(worker: WorkerRecord, name: string): BindingRecord {
   return secret;
 }
 
-function getSecret(ctx: RequestContext): ApiResponse {
+function getSecret(ctx: RequestContext): HandlerResponse {
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
   return ok(bindingJson(findSecret(worker, ctx.params.secret_name!)));
 }
 
-function deleteSecret(ctx: RequestContext): ApiResponse {
+function deleteSecret(ctx: RequestContext): HandlerResponse {
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
   const secret = findSecret(worker, ctx.params.secret_name!);
   worker.bindings = worker.bindings.filter((b) => b !== secret);
@@ -96,10 +101,10 @@ function deleteSecret(ctx: RequestContext): ApiResponse {
 function bulkProblems(worker: WorkerRecord, entries: Array<[string, SecretBody | null]>): ApiMessage[] {
   const problems: ApiMessage[] = [];
   for (const [key, value] of entries) {
-    if (key === "") problems.push({ code: INVALID, message: "Invalid request body at secrets: a secret name must not be empty" });
+    if (key === "") problems.push({ code: WORKERS_INVALID, message: "Invalid request body at secrets: a secret name must not be empty" });
     if (value && value.name !== key) {
       problems.push({
-        code: INVALID,
+        code: WORKERS_INVALID,
         message: `Invalid request body at secrets.${key}: its name "${value.name}" must equal its key`,
         source: { pointer: `/secrets/${key}/name` },
       });
@@ -111,8 +116,13 @@ function bulkProblems(worker: WorkerRecord, entries: Array<[string, SecretBody |
 }
 
 /** JSON merge patch of the secrets: a binding object creates or replaces, null deletes, absent keeps. */
-function patchSecretsBulk(ctx: RequestContext): ApiResponse {
-  const body = parseWith(BulkBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"secrets": {NAME: {"name": NAME, "text", "type": "secret_text"} or null}}');
+function patchSecretsBulk(ctx: RequestContext): HandlerResponse {
+  const body = parseWith(
+    BulkBody,
+    parseJson(ctx.body, ctx.contentType),
+    WORKERS_INVALID,
+    '{"secrets": {NAME: {"name": NAME, "text", "type": "secret_text"} or null}}',
+  );
   const worker = requireWorker(ctx.state, ctx.params.script_name!);
   const entries = Object.entries(body.secrets ?? {});
   const problems = bulkProblems(worker, entries);

@@ -10,8 +10,8 @@ import { z } from "zod";
 import { MAX_UPLOAD_BODY_BYTES, formObject, parseJson, parseMultipart } from "../body";
 import type { BodyLimit, RequestContext, Route } from "../context";
 import * as domain from "../domain/workers";
-import { BindingInput, INVALID, day } from "../domain/workers";
-import { apiError, ok, type ApiResponse } from "../envelope";
+import { BindingInput, WORKERS_INVALID, day } from "../domain/workers";
+import { apiError, ok, type HandlerResponse } from "../envelope";
 import type { BindingRecord, WorkerRecord } from "../state";
 import { parseWith } from "../validation";
 
@@ -121,7 +121,7 @@ export function sourceOf(ctx: RequestContext): string {
   return /^wrangler\//i.test(ctx.userAgent) ? "wrangler" : "api";
 }
 
-function listScripts(ctx: RequestContext): ApiResponse {
+function listScripts(ctx: RequestContext): HandlerResponse {
   return ok([...ctx.state.workers.values()].map(scriptJson));
 }
 
@@ -138,27 +138,27 @@ export function workerUpload(upload: Upload): domain.WorkerUpload {
 
 /** Parse and check a multipart Worker upload (nothing in the state is read). */
 export async function parseUpload(ctx: RequestContext): Promise<Upload> {
-  const form = await parseMultipart(ctx.body, ctx.contentType, INVALID);
+  const form = await parseMultipart(ctx.body, ctx.contentType, WORKERS_INVALID);
   const metadata = await formObject(form, "metadata", {
     allowBrackets: ctx.acceptBracketMultipart,
-    missing: { code: INVALID, message: 'Missing metadata part in multipart upload: the upload needs a part named "metadata" holding JSON' },
-    invalidCode: INVALID,
+    missing: { code: WORKERS_INVALID, message: 'Missing metadata part in multipart upload: the upload needs a part named "metadata" holding JSON' },
+    invalidCode: WORKERS_INVALID,
   });
-  const meta = parseWith(UploadMetadata, metadata, INVALID, "upload metadata {main_module, bindings, compatibility_date, ...}");
+  const meta = parseWith(UploadMetadata, metadata, WORKERS_INVALID, "upload metadata {main_module, bindings, compatibility_date, ...}");
   const parts = [...new Set([...form.keys()].filter((k) => k !== "metadata" && !k.startsWith("metadata[")))];
   const entry = meta.main_module ?? meta.body_part;
-  if (entry === undefined) throw apiError(400, INVALID, "The upload metadata must name main_module (ES modules) or body_part (service worker)");
+  if (entry === undefined) throw apiError(400, WORKERS_INVALID, "The upload metadata must name main_module (ES modules) or body_part (service worker)");
   if (!parts.includes(entry)) {
     throw apiError(
       400,
-      INVALID,
+      WORKERS_INVALID,
       `No such module "${entry}": the upload has ${parts.length ? `parts ${parts.map((p) => `"${p}"`).join(", ")}` : "no module parts"}`,
     );
   }
   return { meta, parts };
 }
 
-async function uploadScript(ctx: RequestContext): Promise<ApiResponse> {
+async function uploadScript(ctx: RequestContext): Promise<HandlerResponse> {
   const name = ctx.params.script_name!;
   domain.checkScriptName(name);
   const upload = await parseUpload(ctx);
@@ -166,39 +166,39 @@ async function uploadScript(ctx: RequestContext): Promise<ApiResponse> {
   return ok({ ...scriptJson(worker), deployment_id: worker.version_id, startup_time_ms: 0 });
 }
 
-function deleteScript(ctx: RequestContext): ApiResponse {
+function deleteScript(ctx: RequestContext): HandlerResponse {
   domain.deleteWorker(ctx.state, ctx.params.script_name!);
   return ok(null);
 }
 
-function getSettings(ctx: RequestContext): ApiResponse {
+function getSettings(ctx: RequestContext): HandlerResponse {
   return ok(settingsJson(domain.requireWorker(ctx.state, ctx.params.script_name!)));
 }
 
-async function patchSettings(ctx: RequestContext): Promise<ApiResponse> {
+async function patchSettings(ctx: RequestContext): Promise<HandlerResponse> {
   domain.requireWorker(ctx.state, ctx.params.script_name!);
-  const form = await parseMultipart(ctx.body, ctx.contentType, INVALID);
+  const form = await parseMultipart(ctx.body, ctx.contentType, WORKERS_INVALID);
   const settings = await formObject(form, "settings", {
     allowBrackets: ctx.acceptBracketMultipart,
     missing: { code: MISSING_SETTINGS, message: "Missing settings part in multipart upload. Ensure you include a settings part in the upload." },
-    invalidCode: INVALID,
+    invalidCode: WORKERS_INVALID,
   });
-  const body = parseWith(SettingsBody, settings, INVALID, "settings {bindings?, compatibility_date?, ...}");
+  const body = parseWith(SettingsBody, settings, WORKERS_INVALID, "settings {bindings?, compatibility_date?, ...}");
   // The body is parsed: from here on nothing awaits, so no other request interleaves.
   return ok(settingsJson(domain.editSettings(ctx.state, ctx.params.script_name!, body, sourceOf(ctx))));
 }
 
-function getScriptSettings(ctx: RequestContext): ApiResponse {
+function getScriptSettings(ctx: RequestContext): HandlerResponse {
   return ok(scriptSettingsJson(domain.requireWorker(ctx.state, ctx.params.script_name!)));
 }
 
 /** JSON; script-level settings only. A `bindings` key is ignored here, as the schema has none. */
-function patchScriptSettings(ctx: RequestContext): ApiResponse {
+function patchScriptSettings(ctx: RequestContext): HandlerResponse {
   domain.requireWorker(ctx.state, ctx.params.script_name!);
   const body = parseWith(
     ScriptSettingsBody,
     parseJson(ctx.body, ctx.contentType),
-    INVALID,
+    WORKERS_INVALID,
     "script settings {logpush?, observability?, tags?, tail_consumers?}",
   );
   return ok(scriptSettingsJson(domain.editScriptSettings(ctx.state, ctx.params.script_name!, body)));

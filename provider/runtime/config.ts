@@ -12,8 +12,11 @@ export interface StackConfig {
 
 let stackConfig: StackConfig | undefined;
 
-/** Called by every resource's shim from the host's `configure(req)`. */
-export function setStackConfig(config: StackConfig | undefined): void {
+/**
+ * Keeps the stack config the host handed to `configure` (see `configure` in `./index.ts`, which
+ * every resource's shim calls); settings are read from it at call time.
+ */
+export function rememberStackConfig(config: StackConfig | undefined): void {
   stackConfig = config;
 }
 

@@ -7,13 +7,13 @@ import * as secretsStore from "./secrets-store";
 import * as storeSecret from "./store-secret";
 import * as workerSecretBinding from "./worker-secret-binding";
 import * as workerSecretBindings from "./worker-secret-bindings";
-import { setStackConfig, type StackConfig } from "./config";
+import { rememberStackConfig, type StackConfig } from "./config";
 import { scrubbed } from "./failures";
 import { isClaimed, type ResourceKindName } from "./plan";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
 export function configure(req: { config: StackConfig }): void {
-  setStackConfig(req.config);
+  rememberStackConfig(req.config);
 }
 
 type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBinding | typeof workerSecretBindings | typeof previousSecretCopy;

@@ -1,5 +1,4 @@
 /** A tiny HTTP client for the emulator tests: raw requests, so every status and header is visible. */
-import { createHash } from "node:crypto";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 
 /** Anything fetch takes as a body. */
@@ -46,7 +45,7 @@ async function reply(res: Response): Promise<Reply> {
   return { status: res.status, headers: res.headers, body };
 }
 
-export const sha256 = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
+export { sha256 } from "../rig/bytes";
 
 export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
   const emu = await startEmulator({ port: 0, ...options });

@@ -112,7 +112,7 @@ export class Persistence implements SnapshotWriter {
     try {
       file = JSON.parse(fs.readFileSync(this.statePath, "utf8")) as PersistedFile;
     } catch (err) {
-      throw new Error(`${this.statePath} is not valid JSON: ${(err as Error).message}`);
+      throw new Error(`${this.statePath} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
     if (file.format !== FORMAT || file.version !== 1) {
       throw new Error(`${this.statePath} is not a state file written by this emulator`);

@@ -92,7 +92,7 @@ export function readSeed(seed: string | EmulatorSeed): EmulatorSeed {
     try {
       raw = JSON.parse(fs.readFileSync(seed, "utf8"));
     } catch (err) {
-      throw new Error(`Cannot read ${where}: ${(err as Error).message}`);
+      throw new Error(`Cannot read ${where}: ${(err as Error).message}`, { cause: err });
     }
   }
   const parsed = SeedSchema.safeParse(raw);
@@ -126,8 +126,8 @@ export function applySeed(state: EmulatorState, seed: EmulatorSeed): void {
     }
     state.commit();
   } catch (err) {
-    if (err instanceof ApiError) throw new Error(`Invalid seed: ${err.errors.map((e) => e.message).join("; ")}`);
-    if (err instanceof Error && !err.message.startsWith("Invalid seed")) throw new Error(`Invalid seed: ${err.message}`);
+    if (err instanceof ApiError) throw new Error(`Invalid seed: ${err.errors.map((e) => e.message).join("; ")}`, { cause: err });
+    if (err instanceof Error && !err.message.startsWith("Invalid seed")) throw new Error(`Invalid seed: ${err.message}`, { cause: err });
     throw err;
   }
 }

@@ -90,7 +90,7 @@ async function main(): Promise<void> {
   console.log(`pulumi CLI: ${findPulumi()}`);
   const emu = await startEmulator({ port: 0, seed: { stores: [{ name: "default_secrets_store" }] } });
   console.log(`Cloudflare API emulator (embedded, in memory) at ${emu.url}, account ${emu.accountId}`);
-  let ok = false;
+  let ok: boolean;
   try {
     await deployWorker(
       emu,

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { startEmulator, type EmulatorOptions, type EmulatorSeed, type RunningEmulator } from "../../emulator";
 import { PulumiStack, type Deployment, type StackExport } from "../../tools/pulumi-cli";
 import { leaks } from "../rig/bytes";
-import { emulatorFetch, requestLog, type RequestLogEntry } from "../../tools/emulator-client";
+import { emulatorFetch, requestLog, type Json, type RequestLogEntry } from "../../tools/emulator-client";
 import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
 
 export const PASSPHRASE = "cli-test-passphrase";
@@ -75,7 +75,7 @@ export class CliStack {
     return this.pulumi.destroy(...args);
   }
 
-  hook<T = any>(urlPath: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  hook<T = Json>(urlPath: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
     return emulatorFetch<T>(this.emu, urlPath, init);
   }
 

@@ -6,7 +6,7 @@ import Cloudflare, { BadRequestError, ConflictError, NotFoundError, toFile } fro
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import { sha256, uploadForm } from "../emulator/helpers";
-import { emulatorFetch } from "../../tools/emulator-client";
+import { emulatorFetch, type Json } from "../../tools/emulator-client";
 
 let emu: RunningEmulator;
 let cf: Cloudflare;
@@ -22,7 +22,7 @@ afterEach(async () => {
   await emu?.close();
 });
 
-const hook = (path: string): Promise<any> => emulatorFetch(emu, `/__emulator${path}`);
+const hook = (path: string): Promise<Json> => emulatorFetch(emu, `/__emulator${path}`);
 const requests = async (): Promise<Array<{ method: string; path: string; status: number }>> => hook("/requests");
 const clearRequests = () => emulatorFetch(emu, "/__emulator/requests", { method: "DELETE" });
 

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../emulator/helpers";
-import { emulatorFetch, requestLog } from "../../tools/emulator-client";
+import { emulatorFetch, requestLog, type Json } from "../../tools/emulator-client";
 
 const WRANGLER = path.join(path.dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 
@@ -61,7 +61,7 @@ function ok(run: Run): Run {
 }
 
 const api = async (p: string) =>
-  ((await (await fetch(`${emu.url}/accounts/${emu.accountId}${p}`, { headers: { authorization: `Bearer ${emu.token}` } })).json()) as any).result;
+  ((await (await fetch(`${emu.url}/accounts/${emu.accountId}${p}`, { headers: { authorization: `Bearer ${emu.token}` } })).json()) as { result: Json }).result;
 const secretHash = async (id: string) => (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/secrets/${id}/sha256`)).sha256;
 
 beforeAll(async () => {

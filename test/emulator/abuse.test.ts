@@ -9,6 +9,7 @@ import { assign, bracketSegments, jsonShapeProblem } from "../../emulator/body";
 import { API_ROUTES } from "../../emulator/server";
 import { codes, harness, messages, settingsForm, uploadForm, type Harness } from "./helpers";
 import { rawHttp, type RawReply } from "./raw-http";
+import type { Json } from "../../tools/emulator-client";
 
 let h: Harness;
 afterEach(async () => {
@@ -18,7 +19,7 @@ afterEach(async () => {
 const MiB = 1024 * 1024;
 
 /** A failure envelope: `{success:false, errors:[{code,message}], messages:[], result:null}`. */
-function expectEnvelope(r: { status: number; body: any }, what: string): void {
+function expectEnvelope(r: { status: number; body: Json }, what: string): void {
   expect(r.status, what).toBeGreaterThanOrEqual(400);
   expect(r.status, what).toBeLessThan(500);
   expect(r.body, what).toMatchObject({ success: false, messages: [], result: null });
@@ -30,12 +31,6 @@ function expectEnvelope(r: { status: number; body: any }, what: string): void {
 }
 
 const health = async () => (await h.hook("GET", "/health")).status;
-
-/** Serialize a FormData the way fetch would, to send it over a raw socket. */
-async function formBytes(form: FormData): Promise<{ body: Buffer; contentType: string }> {
-  const res = new Response(form);
-  return { body: Buffer.from(await res.arrayBuffer()), contentType: res.headers.get("content-type")! };
-}
 
 function multipart(boundary: string, parts: Array<[string, string]>, close = true): Buffer {
   const text = parts.map(([name, value]) => `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join("");

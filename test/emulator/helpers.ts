@@ -1,5 +1,6 @@
 /** A tiny HTTP client for the emulator tests: raw requests, so every status and header is visible. */
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
+import type { Json } from "../../tools/emulator-client";
 
 /** Anything fetch takes as a body. */
 export type RawBody = string | FormData | Blob | Uint8Array;
@@ -7,7 +8,7 @@ export type RawBody = string | FormData | Blob | Uint8Array;
 export interface Reply {
   status: number;
   headers: Headers;
-  body: any;
+  body: Json;
 }
 
 export interface CallOptions {
@@ -30,7 +31,7 @@ export interface Harness {
   /** Create the store and return its id. */
   store(name?: string): Promise<string>;
   /** Create secrets in a store and return them. */
-  secrets(storeId: string, items: Array<{ name: string; value: string; scopes?: string[]; comment?: string }>): Promise<any[]>;
+  secrets(storeId: string, items: Array<{ name: string; value: string; scopes?: string[]; comment?: string }>): Promise<Json[]>;
   close(): Promise<void>;
 }
 
@@ -80,7 +81,7 @@ export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
         body: items.map((i) => ({ scopes: ["workers"], ...i })),
       });
       if (r.status !== 200) throw new Error(`secret create failed: ${JSON.stringify(r.body)}`);
-      return r.body.result as any[];
+      return r.body.result as Json[];
     },
     close: () => emu.close(),
   };

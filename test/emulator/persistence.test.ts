@@ -147,7 +147,7 @@ describe("persistence", () => {
     const account = "0123456789abcdef0123456789abcdef";
     const headers = { authorization: "Bearer kill-test" };
     const storeRes = await fetch(`${url}/accounts/${account}/secrets_store/stores`, { method: "POST", headers, body: JSON.stringify({ name: "s" }) });
-    const storeId = ((await storeRes.json()) as any).result.id;
+    const storeId = ((await storeRes.json()) as { result: { id: string } }).result.id;
     let created = 0;
     const writers = Array.from({ length: 8 }, async (_, w) => {
       for (let i = 0; ; i++) {
@@ -166,7 +166,9 @@ describe("persistence", () => {
     expect(created).toBeGreaterThan(5);
     const emu = await startEmulator({ dataDir: dir, tokens: [{ token: "t", permission: "edit" }] });
     running.push(emu);
-    const quota = (await (await fetch(`${emu.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer t" } })).json()) as any;
+    const quota = (await (await fetch(`${emu.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer t" } })).json()) as {
+      result: { secrets: { usage: number } };
+    };
     // Every answered create was on disk before its answer; at most the in-flight ones were not answered.
     expect(quota.result.secrets.usage).toBeGreaterThanOrEqual(created);
     expect(quota.result.secrets.usage).toBeLessThanOrEqual(created + 8);
@@ -375,7 +377,7 @@ describe("CLI", () => {
     expect((await fetch(`${origin}/__emulator/health`, { headers: { authorization: `Bearer ${hookToken}` } })).status).toBe(200);
     expect((await fetch(`${origin}/__emulator/health`, { headers: { authorization: "Bearer writer" } })).status).toBe(401);
     const quota = await fetch(`${cli.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer reader" } });
-    expect(((await quota.json()) as any).result).toEqual({ secrets: { quota: 5, usage: 0 } });
+    expect(((await quota.json()) as { result: unknown }).result).toEqual({ secrets: { quota: 5, usage: 0 } });
     const write = await fetch(`${cli.url}/accounts/${account}/secrets_store/stores`, {
       method: "POST",
       headers: { authorization: "Bearer reader" },

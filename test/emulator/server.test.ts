@@ -154,10 +154,10 @@ describe("routing and bodies", () => {
     h = await harness();
     for (const path of [`${h.emu.url}/zones`, `${h.emu.url}/accounts/${h.emu.accountId}/secrets_store/stores/x/y/z`, `${h.emu.origin}/elsewhere`]) {
       const res = await fetch(path);
-      const body = (await res.json()) as any;
+      const body = (await res.json()) as { success: boolean; errors: Array<{ code: number }> };
       expect(res.status, path).toBe(404);
       expect(body.success).toBe(false);
-      expect(body.errors.map((e: { code: number }) => e.code)).toEqual([7003, 7000]);
+      expect(body.errors.map((e) => e.code)).toEqual([7003, 7000]);
     }
   });
 

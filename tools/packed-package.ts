@@ -30,6 +30,7 @@ export function packedPackage(): string {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const [info] = JSON.parse(out) as Array<{ filename: string }>;
+  if (!info) throw new Error(`npm pack named no tarball: ${out}`);
   const tgz = path.join(dest, info.filename);
   process.env.RIG_PACKAGE_TGZ = tgz;
   return tgz;

@@ -161,7 +161,7 @@ export function badCharacters(text: string, allowed: RegExp): string {
 }
 
 function describeChar(ch: string): string {
-  const cp = ch.codePointAt(0)!;
+  const cp = ch.codePointAt(0) ?? 0;
   const code = `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
   if (ch === " ") return `a space (${code})`;
   if (/^[\x21-\x7e]$/.test(ch)) return `"${ch}"`;

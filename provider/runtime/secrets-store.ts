@@ -62,11 +62,11 @@ export async function check(olds: Partial<StoreState>, news: ProgramInputs): Pro
           });
         } else if (same) {
           planStoreId(settings.accountId, same.id);
-        } else if (others.length >= maxStoresPerAccount()) {
+        } else if (others[0] && others.length >= maxStoresPerAccount()) {
           const list = others.map((s) => `"${s.name}" (id ${s.id})`).join(", ");
           failures.push({
             property: "name",
-            reason: `Creating store "${name}" would exceed the account's limit of ${maxStoresPerAccount()} store(s): it already has ${list}. Manage that store instead with \`name: "${others[0]!.name}", adopt: true\`.`,
+            reason: `Creating store "${name}" would exceed the account's limit of ${maxStoresPerAccount()} store(s): it already has ${list}. Manage that store instead with \`name: "${others[0].name}", adopt: true\`.`,
           });
         }
       }

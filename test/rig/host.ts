@@ -90,14 +90,15 @@ export class ProviderHost {
       let err = "";
       const onData = (d: Buffer) => {
         buf += d.toString();
-        const line = buf.split("\n")[0];
-        if (buf.includes("\n") && /^\d+$/.test(line.trim())) {
-          child.stdout!.off("data", onData);
-          resolve(Number(line.trim()));
+        const newline = buf.indexOf("\n");
+        const line = newline === -1 ? "" : buf.slice(0, newline).trim();
+        if (/^\d+$/.test(line)) {
+          child.stdout.off("data", onData);
+          resolve(Number(line));
         }
       };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      child.stdout.on("data", onData);
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
       child.once("exit", (code) => reject(new Error(`dynamic provider host exited (${code}): ${err}`)));
     });
     const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());

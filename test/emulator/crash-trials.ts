@@ -8,12 +8,14 @@
  * Randomness comes from one seed, so a failing run can be replayed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { emulatorFetch } from "../../tools/emulator-client";
+import { sha256 } from "../rig/bytes";
+import { prng } from "../rig/random";
+import { cliStarted } from "./helpers";
 
 export interface CrashOptions {
   trials: number;
@@ -42,20 +44,7 @@ export interface CrashReport {
 const TOKEN = "crash-token";
 const HOOK_TOKEN = "crash-hook-token";
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
-const sha256 = (v: string) => createHash("sha256").update(v, "utf8").digest("hex");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** mulberry32: a small seeded PRNG; returns numbers in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What each writer last had acknowledged, and what it had in flight, per target. */
 interface WriterLedger {
@@ -76,21 +65,6 @@ interface Lane {
 function spawnCli(cli: string, dir: string): ChildProcess {
   const args = [cli, "--port", "0", "--data", dir, "--token", TOKEN, "--hook-token", HOOK_TOKEN, "--quota", "100000", "--rate-limit", "1000000"];
   return spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** Resolves with the API URL once the CLI has printed its start-up lines. */
-function listening(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m && /^state: /m.test(out)) resolve(m[1]!);
-    });
-    child.once("exit", (code, signal) => reject(new Error(`emulator exited (${code ?? signal}) before listening: ${err.trim()}`)));
-  });
 }
 
 function kill9(child: ChildProcess): Promise<void> {
@@ -236,7 +210,7 @@ async function runLane(lane: Lane, trials: number[], options: CrashOptions, repo
     report.trials++;
     const first = trial === trials[0];
     const child = spawnCli(options.cli, lane.dir);
-    const up = listening(child);
+    const up = cliStarted(child).then((started) => started.url);
     up.catch(() => undefined);
     if (first || lane.random() < 0.1) {
       // Killed while starting: creating the key and the first state, or loading them.

@@ -1,4 +1,5 @@
 /** A tiny HTTP client for the emulator tests: raw requests, so every status and header is visible. */
+import type { ChildProcess } from "node:child_process";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import type { Json } from "../../tools/emulator-client";
 
@@ -47,6 +48,24 @@ async function reply(res: Response): Promise<Reply> {
 }
 
 export { sha256 } from "../rig/bytes";
+
+/**
+ * Resolves once the emulator CLI running in `child` has printed its start-up lines (`listening on
+ * <url>` through `state: …`), with its API URL and those lines; rejects when it exits first.
+ */
+export function cliStarted(child: ChildProcess): Promise<{ url: string; lines: string[] }> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stderr?.on("data", (d) => (err += d));
+    child.stdout?.on("data", (d) => {
+      out += d;
+      const url = /listening on (\S+)/.exec(out)?.[1];
+      if (url && /^state: /m.test(out)) resolve({ url, lines: out.trim().split("\n") });
+    });
+    child.once("exit", (code, signal) => reject(new Error(`emulator CLI exited (${code ?? signal}) before listening: ${err.trim()}`)));
+  });
+}
 
 export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
   const emu = await startEmulator({ port: 0, ...options });

@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { dataDirProblem, dataFileProblem } from "../../emulator/persistence";
-import { harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
+import { cliStarted, harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../..");
 const tmpDirs: string[] = [];
@@ -325,19 +325,9 @@ function spawnCli(args: string[]): ChildProcess {
   return child;
 }
 
-function startCli(args: string[]): Promise<Cli> {
+async function startCli(args: string[]): Promise<Cli> {
   const child = spawnCli(args);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m && /^state: /m.test(out)) resolve({ child, url: m[1]!, lines: out.trim().split("\n") });
-    });
-    child.on("exit", (code) => reject(new Error(`CLI exited ${code}: ${err}`)));
-  });
+  return { child, ...(await cliStarted(child)) };
 }
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {

@@ -9,7 +9,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HEX_ID, MAX_BINDING_NAME_LENGTH, MAX_COMMENT_LENGTH, MAX_SECRET_NAME_LENGTH, MAX_STORE_NAME_LENGTH, SCOPES } from "../../provider/runtime/rules";
-import { suiteSeed } from "../cli/spec-stack";
+import { suiteSeed } from "../rig/random";
 import { hexId } from "../cli/spec-stack";
 import { Rig, type Kind } from "../rig";
 import type { CheckFailure } from "../rig/host";

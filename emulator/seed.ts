@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { z } from "zod";
 import { createSecrets, createStores } from "./domain/secrets-store";
-import { BindingInput, SCRIPT_NAME, newWorker, resolveBindings } from "./domain/workers";
+import { BindingInput, CompatibilityDate, SCRIPT_NAME, newWorker, resolveBindings } from "./domain/workers";
 import { ApiError } from "./envelope";
 import { type EmulatorState, HEX32 } from "./state";
 
@@ -74,10 +74,7 @@ const SeedSchema = z.strictObject({
       z.strictObject({
         name: z.string(),
         bindings: z.array(BindingInput).optional(),
-        compatibility_date: z
-          .string()
-          .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
-          .optional(),
+        compatibility_date: CompatibilityDate.optional(),
         compatibility_flags: z.array(z.string()).optional(),
       }),
     )

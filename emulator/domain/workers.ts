@@ -24,6 +24,9 @@ export const SCRIPT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const BindingInput = z.looseObject({ name: z.string().min(1), type: z.string().min(1) });
 export type BindingInput = z.infer<typeof BindingInput>;
 
+/** A compatibility date as uploads, settings and seeds give it. */
+export const CompatibilityDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD");
+
 /** Script-level settings: changing them makes no new version. */
 export interface ScriptSettings {
   logpush?: boolean;

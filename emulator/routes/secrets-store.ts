@@ -10,7 +10,7 @@ import * as domain from "../domain/secrets-store";
 import { SECRETS_STORE_INVALID } from "../domain/secrets-store";
 import { apiError, ok, paginate, type HandlerResponse } from "../envelope";
 import type { EmulatorState, SecretRecord, StoreRecord } from "../state";
-import { parseListQuery, parseWith, sortBy } from "../validation";
+import { parseJsonBody, parseListQuery, parseWith, pathParam, sortBy } from "../validation";
 
 // ---------------------------------------------------------------------------------------------
 // Wire shapes
@@ -61,7 +61,7 @@ function listStores(ctx: RequestContext): HandlerResponse {
 }
 
 function createStore(ctx: RequestContext): HandlerResponse {
-  const body = parseWith(CreateStoreBody, parseJson(ctx.body, ctx.contentType), SECRETS_STORE_INVALID, '{"name": string} (or an array of them)');
+  const body = parseJsonBody(ctx, CreateStoreBody, SECRETS_STORE_INVALID, '{"name": string} (or an array of them)');
   if (Array.isArray(body)) {
     return ok(
       domain
@@ -77,21 +77,21 @@ function createStore(ctx: RequestContext): HandlerResponse {
 }
 
 function getStore(ctx: RequestContext): HandlerResponse {
-  return ok(storeJson(ctx.state, domain.requireStore(ctx.state, ctx.params.store_id!)));
+  return ok(storeJson(ctx.state, domain.requireStore(ctx.state, pathParam(ctx, "store_id"))));
 }
 
 function deleteStore(ctx: RequestContext): HandlerResponse {
-  domain.requireStore(ctx.state, ctx.params.store_id!);
+  domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
   const force = ctx.query.get("force");
   if (force !== null && force !== "true" && force !== "false") {
     throw apiError(400, SECRETS_STORE_INVALID, `Invalid force "${force}": must be true or false`);
   }
-  domain.deleteStore(ctx.state, ctx.params.store_id!, force === "true");
+  domain.deleteStore(ctx.state, pathParam(ctx, "store_id"), force === "true");
   return ok(null);
 }
 
 function listSecrets(ctx: RequestContext): HandlerResponse {
-  const store = domain.requireStore(ctx.state, ctx.params.store_id!);
+  const store = domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
   const q = parseListQuery(ctx.query, { orders: ["name", "comment", "created", "modified", "status"], code: SECRETS_STORE_INVALID });
   const scopes = ctx.query
     .getAll("scopes")
@@ -113,21 +113,21 @@ function listSecrets(ctx: RequestContext): HandlerResponse {
 }
 
 function createSecrets(ctx: RequestContext): HandlerResponse {
-  domain.requireStore(ctx.state, ctx.params.store_id!);
-  const body = parseWith(CreateSecretsBody, parseJson(ctx.body, ctx.contentType), SECRETS_STORE_INVALID, "a JSON array of {name, value, scopes, comment?}");
-  return ok(domain.createSecrets(ctx.state, ctx.params.store_id!, body).map(secretJson));
+  domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const body = parseJsonBody(ctx, CreateSecretsBody, SECRETS_STORE_INVALID, "a JSON array of {name, value, scopes, comment?}");
+  return ok(domain.createSecrets(ctx.state, pathParam(ctx, "store_id"), body).map(secretJson));
 }
 
 function getSecret(ctx: RequestContext): HandlerResponse {
-  domain.requireStore(ctx.state, ctx.params.store_id!);
-  const secret = domain.requireSecret(ctx.state, ctx.params.store_id!, ctx.params.secret_id!);
+  domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const secret = domain.requireSecret(ctx.state, pathParam(ctx, "store_id"), pathParam(ctx, "secret_id"));
   domain.markRead(ctx.state, [secret]);
   return ok(secretJson(secret));
 }
 
 function patchSecret(ctx: RequestContext): HandlerResponse {
-  domain.requireStore(ctx.state, ctx.params.store_id!);
-  const secret = domain.requireSecret(ctx.state, ctx.params.store_id!, ctx.params.secret_id!);
+  domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const secret = domain.requireSecret(ctx.state, pathParam(ctx, "store_id"), pathParam(ctx, "secret_id"));
   const raw = parseJson(ctx.body, ctx.contentType);
   if (typeof raw === "object" && raw !== null && "name" in raw) {
     throw apiError(
@@ -141,22 +141,22 @@ function patchSecret(ctx: RequestContext): HandlerResponse {
 }
 
 function deleteSecret(ctx: RequestContext): HandlerResponse {
-  domain.deleteSecret(ctx.state, ctx.params.store_id!, ctx.params.secret_id!);
+  domain.deleteSecret(ctx.state, pathParam(ctx, "store_id"), pathParam(ctx, "secret_id"));
   return ok(null, 202);
 }
 
 function bulkDeleteSecrets(ctx: RequestContext): HandlerResponse {
-  const store = domain.requireStore(ctx.state, ctx.params.store_id!);
-  const body = parseWith(BulkDeleteBody, parseJson(ctx.body, ctx.contentType), SECRETS_STORE_INVALID, '{"ids": [secret ids]} (or a JSON array of secret ids)');
+  const store = domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const body = parseJsonBody(ctx, BulkDeleteBody, SECRETS_STORE_INVALID, '{"ids": [secret ids]} (or a JSON array of secret ids)');
   domain.deleteSecrets(ctx.state, store.id, Array.isArray(body) ? body : body.ids);
   return ok(null, 202);
 }
 
 function duplicateSecret(ctx: RequestContext): HandlerResponse {
-  const storeId = ctx.params.store_id!;
+  const storeId = pathParam(ctx, "store_id");
   domain.requireStore(ctx.state, storeId);
-  const source = domain.requireSecret(ctx.state, storeId, ctx.params.secret_id!);
-  const body = parseWith(DuplicateSecretBody, parseJson(ctx.body, ctx.contentType), SECRETS_STORE_INVALID, "{name, scopes, comment?}");
+  const source = domain.requireSecret(ctx.state, storeId, pathParam(ctx, "secret_id"));
+  const body = parseJsonBody(ctx, DuplicateSecretBody, SECRETS_STORE_INVALID, "{name, scopes, comment?}");
   return ok(secretJson(domain.duplicateSecret(ctx.state, storeId, source.id, body)));
 }
 

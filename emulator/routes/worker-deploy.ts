@@ -14,12 +14,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
 import { WORKERS_INVALID, deployNewVersion, requireWorker, touch, uploadedVersion } from "../domain/workers";
 import { apiError, ok, type HandlerResponse } from "../envelope";
 import { MAX_PENDING_VERSIONS, type VersionFields, type VersionRecord, type WorkerRecord, timestamp } from "../state";
-import { parseWith } from "../validation";
+import { pathParam, parseJsonBody } from "../validation";
 import { UPLOAD_LIMIT, bindingJson, parseUpload, scriptJson, sourceOf, workerUpload } from "./workers";
 
 const SERVICE_NOT_FOUND = 10090; // what wrangler reads as "no Worker of that name yet"
@@ -74,13 +73,13 @@ function versionJson(w: WorkerRecord, v: VersionRecord): Record<string, unknown>
 }
 
 function getService(ctx: RequestContext): HandlerResponse {
-  const worker = ctx.state.workers.get(ctx.params.service_name!);
+  const worker = ctx.state.workers.get(pathParam(ctx, "service_name"));
   if (!worker) throw apiError(404, SERVICE_NOT_FOUND, "workers.api.error.service_not_found");
   return ok(serviceJson(worker));
 }
 
 function getWorker(ctx: RequestContext): HandlerResponse {
-  const w = requireWorker(ctx.state, ctx.params.worker_name!);
+  const w = requireWorker(ctx.state, pathParam(ctx, "worker_name"));
   return ok({
     id: w.tag,
     name: w.name,
@@ -97,12 +96,12 @@ function accountSubdomain(): HandlerResponse {
 }
 
 function getScriptSubdomain(ctx: RequestContext): HandlerResponse {
-  return ok({ ...requireWorker(ctx.state, ctx.params.script_name!).subdomain });
+  return ok({ ...requireWorker(ctx.state, pathParam(ctx, "script_name")).subdomain });
 }
 
 function postScriptSubdomain(ctx: RequestContext): HandlerResponse {
-  const body = parseWith(SubdomainBody, parseJson(ctx.body, ctx.contentType), WORKERS_INVALID, '{"enabled": boolean, "previews_enabled"?: boolean}');
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  const body = parseJsonBody(ctx, SubdomainBody, WORKERS_INVALID, '{"enabled": boolean, "previews_enabled"?: boolean}');
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   worker.subdomain = { enabled: body.enabled, previews_enabled: body.previews_enabled ?? body.enabled };
   touch(worker);
   ctx.state.commit();
@@ -110,14 +109,14 @@ function postScriptSubdomain(ctx: RequestContext): HandlerResponse {
 }
 
 function listDeployments(ctx: RequestContext): HandlerResponse {
-  return ok({ deployments: [deploymentJson(requireWorker(ctx.state, ctx.params.script_name!))] });
+  return ok({ deployments: [deploymentJson(requireWorker(ctx.state, pathParam(ctx, "script_name")))] });
 }
 
 /** Upload a version (checked like an upload) without deploying it. */
 async function uploadVersion(ctx: RequestContext): Promise<HandlerResponse> {
-  requireWorker(ctx.state, ctx.params.script_name!);
+  requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const upload = await parseUpload(ctx);
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const fields = uploadedVersion(ctx.state, workerUpload(upload), worker.bindings);
   const given = upload.meta.annotations;
   const annotations = typeof given === "object" && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : {};
@@ -134,13 +133,8 @@ function versionFields(v: VersionRecord): VersionFields {
 
 /** Deploy one version (the current one or an uploaded one) to 100% of traffic. */
 function createDeployment(ctx: RequestContext): HandlerResponse {
-  const body = parseWith(
-    DeploymentBody,
-    parseJson(ctx.body, ctx.contentType),
-    WORKERS_INVALID,
-    '{"strategy": "percentage", "versions": [{"version_id", "percentage": 100}]}',
-  );
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  const body = parseJsonBody(ctx, DeploymentBody, WORKERS_INVALID, '{"strategy": "percentage", "versions": [{"version_id", "percentage": 100}]}');
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const total = body.versions.reduce((sum, v) => sum + v.percentage, 0);
   if (total !== 100) throw apiError(400, WORKERS_INVALID, `Invalid deployment: version percentages add up to ${total}, not 100`);
   if (body.versions.length > 1)

@@ -10,12 +10,11 @@
  *   PATCH  …/scripts/:name/secrets-bulk            {secrets: {NAME: {name, text, type} | null}} (JSON merge patch)
  */
 import { z } from "zod";
-import { parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
 import { WORKERS_INVALID, deployNewVersion, requireWorker, resolveBindings } from "../domain/workers";
 import { ApiError, apiError, ok, type ApiMessage, type HandlerResponse } from "../envelope";
 import type { BindingRecord, WorkerRecord } from "../state";
-import { parseWith } from "../validation";
+import { pathParam, parseJsonBody } from "../validation";
 import { bindingJson, sourceOf } from "./workers";
 
 const NAME_IN_USE = 10053; // "Binding name 'X' already in use. Please use a different name and try again."
@@ -57,13 +56,8 @@ function secretsOf(worker: WorkerRecord): Array<Record<string, unknown>> {
 }
 
 function putSecret(ctx: RequestContext): HandlerResponse {
-  const body = parseWith(
-    SecretBody,
-    parseJson(ctx.body, ctx.contentType),
-    WORKERS_INVALID,
-    '{"name", "text", "type": "secret_text"} (or a secret_key binding)',
-  );
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  const body = parseJsonBody(ctx, SecretBody, WORKERS_INVALID, '{"name", "text", "type": "secret_text"} (or a secret_key binding)');
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const clash = nameInUse(worker, body.name);
   if (clash) throw new ApiError(400, [clash]);
   const [secret] = resolveBindings(ctx.state, [body], []);
@@ -74,7 +68,7 @@ function putSecret(ctx: RequestContext): HandlerResponse {
 }
 
 function listSecrets(ctx: RequestContext): HandlerResponse {
-  return ok(secretsOf(requireWorker(ctx.state, ctx.params.script_name!)));
+  return ok(secretsOf(requireWorker(ctx.state, pathParam(ctx, "script_name"))));
 }
 
 function findSecret(worker: WorkerRecord, name: string): BindingRecord {
@@ -84,13 +78,13 @@ function findSecret(worker: WorkerRecord, name: string): BindingRecord {
 }
 
 function getSecret(ctx: RequestContext): HandlerResponse {
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
-  return ok(bindingJson(findSecret(worker, ctx.params.secret_name!)));
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  return ok(bindingJson(findSecret(worker, pathParam(ctx, "secret_name"))));
 }
 
 function deleteSecret(ctx: RequestContext): HandlerResponse {
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
-  const secret = findSecret(worker, ctx.params.secret_name!);
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  const secret = findSecret(worker, pathParam(ctx, "secret_name"));
   worker.bindings = worker.bindings.filter((b) => b !== secret);
   deployNewVersion(worker, sourceOf(ctx));
   ctx.state.commit();
@@ -117,13 +111,8 @@ function bulkProblems(worker: WorkerRecord, entries: Array<[string, SecretBody |
 
 /** JSON merge patch of the secrets: a binding object creates or replaces, null deletes, absent keeps. */
 function patchSecretsBulk(ctx: RequestContext): HandlerResponse {
-  const body = parseWith(
-    BulkBody,
-    parseJson(ctx.body, ctx.contentType),
-    WORKERS_INVALID,
-    '{"secrets": {NAME: {"name": NAME, "text", "type": "secret_text"} or null}}',
-  );
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  const body = parseJsonBody(ctx, BulkBody, WORKERS_INVALID, '{"secrets": {NAME: {"name": NAME, "text", "type": "secret_text"} or null}}');
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const entries = Object.entries(body.secrets ?? {});
   const problems = bulkProblems(worker, entries);
   if (problems.length) throw new ApiError(400, problems);

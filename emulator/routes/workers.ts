@@ -7,13 +7,13 @@
  * concurrency).
  */
 import { z } from "zod";
-import { MAX_UPLOAD_BODY_BYTES, formObject, parseJson, parseMultipart } from "../body";
+import { MAX_UPLOAD_BODY_BYTES, formObject, parseMultipart, type FormObjectRules } from "../body";
 import type { BodyLimit, RequestContext, Route } from "../context";
 import * as domain from "../domain/workers";
-import { BindingInput, WORKERS_INVALID, day } from "../domain/workers";
+import { BindingInput, CompatibilityDate, WORKERS_INVALID, day } from "../domain/workers";
 import { apiError, ok, type HandlerResponse } from "../envelope";
 import type { BindingRecord, WorkerRecord } from "../state";
-import { parseWith } from "../validation";
+import { pathParam, parseJsonBody, parseWith } from "../validation";
 
 /** Upload bodies may be large (code 10027 is what wrangler reads as "Worker too large"). */
 export const UPLOAD_LIMIT: BodyLimit = { bytes: MAX_UPLOAD_BODY_BYTES, code: 10027 };
@@ -36,10 +36,7 @@ const scriptLevel = {
 };
 const versionLevel = {
   bindings: z.array(BindingInput).optional(),
-  compatibility_date: z
-    .string()
-    .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD")
-    .optional(),
+  compatibility_date: CompatibilityDate.optional(),
   compatibility_flags: z.array(z.string()).optional(),
   placement: z.looseObject({}).nullable().optional(),
   usage_model: z.enum(["standard", "bundled", "unbound"]).optional(),
@@ -136,13 +133,18 @@ export function workerUpload(upload: Upload): domain.WorkerUpload {
   return { ...upload.meta, parts: upload.parts };
 }
 
+/** A multipart body and the JSON object in its part `name` (or its bracket-notation fields, when accepted). */
+async function multipartJson(ctx: RequestContext, name: string, missing: FormObjectRules["missing"]): Promise<{ form: FormData; json: unknown }> {
+  const form = await parseMultipart(ctx.body, ctx.contentType, WORKERS_INVALID);
+  const json = await formObject(form, name, { allowBrackets: ctx.acceptBracketMultipart, missing, invalidCode: WORKERS_INVALID });
+  return { form, json };
+}
+
 /** Parse and check a multipart Worker upload (nothing in the state is read). */
 export async function parseUpload(ctx: RequestContext): Promise<Upload> {
-  const form = await parseMultipart(ctx.body, ctx.contentType, WORKERS_INVALID);
-  const metadata = await formObject(form, "metadata", {
-    allowBrackets: ctx.acceptBracketMultipart,
-    missing: { code: WORKERS_INVALID, message: 'Missing metadata part in multipart upload: the upload needs a part named "metadata" holding JSON' },
-    invalidCode: WORKERS_INVALID,
+  const { form, json: metadata } = await multipartJson(ctx, "metadata", {
+    code: WORKERS_INVALID,
+    message: 'Missing metadata part in multipart upload: the upload needs a part named "metadata" holding JSON',
   });
   const meta = parseWith(UploadMetadata, metadata, WORKERS_INVALID, "upload metadata {main_module, bindings, compatibility_date, ...}");
   const parts = [...new Set([...form.keys()].filter((k) => k !== "metadata" && !k.startsWith("metadata[")))];
@@ -159,7 +161,7 @@ export async function parseUpload(ctx: RequestContext): Promise<Upload> {
 }
 
 async function uploadScript(ctx: RequestContext): Promise<HandlerResponse> {
-  const name = ctx.params.script_name!;
+  const name = pathParam(ctx, "script_name");
   domain.checkScriptName(name);
   const upload = await parseUpload(ctx);
   const worker = domain.uploadWorker(ctx.state, name, workerUpload(upload), sourceOf(ctx));
@@ -167,41 +169,34 @@ async function uploadScript(ctx: RequestContext): Promise<HandlerResponse> {
 }
 
 function deleteScript(ctx: RequestContext): HandlerResponse {
-  domain.deleteWorker(ctx.state, ctx.params.script_name!);
+  domain.deleteWorker(ctx.state, pathParam(ctx, "script_name"));
   return ok(null);
 }
 
 function getSettings(ctx: RequestContext): HandlerResponse {
-  return ok(settingsJson(domain.requireWorker(ctx.state, ctx.params.script_name!)));
+  return ok(settingsJson(domain.requireWorker(ctx.state, pathParam(ctx, "script_name"))));
 }
 
 async function patchSettings(ctx: RequestContext): Promise<HandlerResponse> {
-  domain.requireWorker(ctx.state, ctx.params.script_name!);
-  const form = await parseMultipart(ctx.body, ctx.contentType, WORKERS_INVALID);
-  const settings = await formObject(form, "settings", {
-    allowBrackets: ctx.acceptBracketMultipart,
-    missing: { code: MISSING_SETTINGS, message: "Missing settings part in multipart upload. Ensure you include a settings part in the upload." },
-    invalidCode: WORKERS_INVALID,
+  domain.requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  const { json: settings } = await multipartJson(ctx, "settings", {
+    code: MISSING_SETTINGS,
+    message: "Missing settings part in multipart upload. Ensure you include a settings part in the upload.",
   });
   const body = parseWith(SettingsBody, settings, WORKERS_INVALID, "settings {bindings?, compatibility_date?, ...}");
   // The body is parsed: from here on nothing awaits, so no other request interleaves.
-  return ok(settingsJson(domain.editSettings(ctx.state, ctx.params.script_name!, body, sourceOf(ctx))));
+  return ok(settingsJson(domain.editSettings(ctx.state, pathParam(ctx, "script_name"), body, sourceOf(ctx))));
 }
 
 function getScriptSettings(ctx: RequestContext): HandlerResponse {
-  return ok(scriptSettingsJson(domain.requireWorker(ctx.state, ctx.params.script_name!)));
+  return ok(scriptSettingsJson(domain.requireWorker(ctx.state, pathParam(ctx, "script_name"))));
 }
 
 /** JSON; script-level settings only. A `bindings` key is ignored here, as the schema has none. */
 function patchScriptSettings(ctx: RequestContext): HandlerResponse {
-  domain.requireWorker(ctx.state, ctx.params.script_name!);
-  const body = parseWith(
-    ScriptSettingsBody,
-    parseJson(ctx.body, ctx.contentType),
-    WORKERS_INVALID,
-    "script settings {logpush?, observability?, tags?, tail_consumers?}",
-  );
-  return ok(scriptSettingsJson(domain.editScriptSettings(ctx.state, ctx.params.script_name!, body)));
+  domain.requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  const body = parseJsonBody(ctx, ScriptSettingsBody, WORKERS_INVALID, "script settings {logpush?, observability?, tags?, tail_consumers?}");
+  return ok(scriptSettingsJson(domain.editScriptSettings(ctx.state, pathParam(ctx, "script_name"), body)));
 }
 
 const S = "/accounts/:account_id/workers/scripts";

@@ -8,7 +8,15 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HEX_ID, MAX_BINDING_NAME_LENGTH, MAX_COMMENT_LENGTH, MAX_SECRET_NAME_LENGTH, MAX_STORE_NAME_LENGTH, SCOPES } from "../../provider/runtime/rules";
+import {
+  ALLOWED_INPUTS,
+  HEX_ID,
+  MAX_BINDING_NAME_LENGTH,
+  MAX_COMMENT_LENGTH,
+  MAX_SECRET_NAME_LENGTH,
+  MAX_STORE_NAME_LENGTH,
+  SCOPES,
+} from "../../provider/runtime/rules";
 import { suiteSeed } from "../rig/random";
 import { hexId } from "../cli/spec-stack";
 import { Rig, type Kind } from "../rig";
@@ -120,36 +128,9 @@ const unknownScope = fc.oneof(
   fc.constantFrom("WORKERS", "Workers", " workers", "workers ", "kv", "r2", "ai gateway", ""),
 );
 
-const extraKey = fc
-  .stringMatching(/^[a-z][A-Za-z0-9_]{0,15}$/)
-  .filter(
-    (k) =>
-      ![
-        "storeId",
-        "name",
-        "value",
-        "valueFrom",
-        "scopes",
-        "comment",
-        "adopt",
-        "allowLargeValue",
-        "duplicateOf",
-        "rotation",
-        "accountId",
-        "status",
-        "created",
-        "modified",
-        "valueVersion",
-        "previousName",
-        "renameFrom",
-        "forceDestroy",
-        "scriptName",
-        "bindingName",
-        "secretName",
-        "wranglerConfig",
-        "workersScriptBinding",
-      ].includes(k),
-  );
+/** A key no resource kind takes (every kind's allowed inputs are left out). */
+const ANY_KIND_TAKES: readonly string[] = Object.values(ALLOWED_INPUTS).flat();
+const extraKey = fc.stringMatching(/^[a-z][A-Za-z0-9_]{0,15}$/).filter((k) => !ANY_KIND_TAKES.includes(k));
 
 const c =
   (kind: BadCase["kind"], property: string, label: string) =>

@@ -1,5 +1,5 @@
 /** What a route handler receives, and how routes are declared. */
-import type { ApiResponse } from "./envelope";
+import type { HandlerResponse } from "./envelope";
 import type { EmulatorState } from "./state";
 
 /**
@@ -31,7 +31,7 @@ export interface RequestContext {
   userAgent: string;
 }
 
-export type Handler = (ctx: RequestContext) => ApiResponse | Promise<ApiResponse>;
+export type Handler = (ctx: RequestContext) => HandlerResponse | Promise<HandlerResponse>;
 
 export interface Route {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";

@@ -21,7 +21,7 @@ export interface ResultInfo {
 }
 
 /** What a handler hands back to the server: an HTTP status, a JSON body, extra headers. */
-export interface ApiResponse {
+export interface HandlerResponse {
   status: number;
   body: unknown;
   headers?: Record<string, string>;
@@ -43,13 +43,13 @@ export function apiError(status: number, code: number, message: string, headers?
   return new ApiError(status, [{ code, message }], headers);
 }
 
-export function ok(result: unknown, status = 200, resultInfo?: ResultInfo): ApiResponse {
+export function ok(result: unknown, status = 200, resultInfo?: ResultInfo): HandlerResponse {
   const body: Record<string, unknown> = { success: true, errors: [], messages: [], result };
   if (resultInfo) body.result_info = resultInfo;
   return { status, body };
 }
 
-export function failure(error: ApiError): ApiResponse {
+export function failure(error: ApiError): HandlerResponse {
   return {
     status: error.status,
     body: { success: false, errors: error.errors, messages: [], result: null },

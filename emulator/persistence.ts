@@ -112,7 +112,7 @@ export class Persistence implements SnapshotWriter {
     try {
       file = JSON.parse(fs.readFileSync(this.statePath, "utf8")) as PersistedFile;
     } catch (err) {
-      throw new Error(`${this.statePath} is not valid JSON: ${(err as Error).message}`);
+      throw new Error(`${this.statePath} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
     if (file.format !== FORMAT || file.version !== 1) {
       throw new Error(`${this.statePath} is not a state file written by this emulator`);
@@ -141,7 +141,9 @@ export class Persistence implements SnapshotWriter {
 
   private sealBindings(bindings: BindingRecord[], aadPrefix: string): PersistedBinding[] {
     return bindings.map((b) =>
-      SECRET_BINDING_TYPES.has(b.type) ? { name: b.name, type: b.type, sealed: this.seal(Buffer.from(JSON.stringify(b), "utf8"), `${aadPrefix}:${b.name}`) } : b,
+      SECRET_BINDING_TYPES.has(b.type)
+        ? { name: b.name, type: b.type, sealed: this.seal(Buffer.from(JSON.stringify(b), "utf8"), `${aadPrefix}:${b.name}`) }
+        : b,
     );
   }
 

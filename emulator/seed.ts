@@ -6,7 +6,7 @@
 import * as fs from "node:fs";
 import { z } from "zod";
 import { createSecrets, createStores } from "./domain/secrets-store";
-import { BindingInput, SCRIPT_NAME, newWorker, resolveBindings } from "./domain/workers";
+import { BindingInput, CompatibilityDate, SCRIPT_NAME, newWorker, resolveBindings } from "./domain/workers";
 import { ApiError } from "./envelope";
 import { type EmulatorState, HEX32 } from "./state";
 
@@ -74,7 +74,7 @@ const SeedSchema = z.strictObject({
       z.strictObject({
         name: z.string(),
         bindings: z.array(BindingInput).optional(),
-        compatibility_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").optional(),
+        compatibility_date: CompatibilityDate.optional(),
         compatibility_flags: z.array(z.string()).optional(),
       }),
     )
@@ -89,7 +89,7 @@ export function readSeed(seed: string | EmulatorSeed): EmulatorSeed {
     try {
       raw = JSON.parse(fs.readFileSync(seed, "utf8"));
     } catch (err) {
-      throw new Error(`Cannot read ${where}: ${(err as Error).message}`);
+      throw new Error(`Cannot read ${where}: ${(err as Error).message}`, { cause: err });
     }
   }
   const parsed = SeedSchema.safeParse(raw);
@@ -123,8 +123,8 @@ export function applySeed(state: EmulatorState, seed: EmulatorSeed): void {
     }
     state.commit();
   } catch (err) {
-    if (err instanceof ApiError) throw new Error(`Invalid seed: ${err.errors.map((e) => e.message).join("; ")}`);
-    if (err instanceof Error && !err.message.startsWith("Invalid seed")) throw new Error(`Invalid seed: ${err.message}`);
+    if (err instanceof ApiError) throw new Error(`Invalid seed: ${err.errors.map((e) => e.message).join("; ")}`, { cause: err });
+    if (err instanceof Error && !err.message.startsWith("Invalid seed")) throw new Error(`Invalid seed: ${err.message}`, { cause: err });
     throw err;
   }
 }

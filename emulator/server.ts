@@ -14,7 +14,7 @@ import { createHash } from "node:crypto";
 import * as http from "node:http";
 import { MAX_BODY_BYTES } from "./body";
 import type { BodyLimit, Permission, RequestContext, RequestLogEntry, Route } from "./context";
-import { ApiError, apiError, failure, routeNotFound, type ApiResponse } from "./envelope";
+import { ApiError, apiError, failure, routeNotFound, type HandlerResponse } from "./envelope";
 import { echoError, FaultRules } from "./faults";
 import { accountRoutes } from "./routes/account";
 import { handleHook, hookGate, type HookAccess } from "./routes/hooks";
@@ -186,7 +186,7 @@ export class ApiServer {
     }
     if (fault?.kind === "delay") await sleep(fault.delayMs);
 
-    let response: ApiResponse;
+    let response: HandlerResponse;
     if (fault?.kind === "error-before") {
       response = injectedError(fault.status, "before");
     } else if (fault?.kind === "echo") {
@@ -210,7 +210,7 @@ export class ApiServer {
     return route?.bodyLimit ?? DEFAULT_BODY_LIMIT;
   }
 
-  private async api(req: http.IncomingMessage, method: string, url: string, path: string, body: Buffer): Promise<ApiResponse> {
+  private async api(req: http.IncomingMessage, method: string, url: string, path: string, body: Buffer): Promise<HandlerResponse> {
     try {
       if (!path.startsWith(`${API_PREFIX}/`)) throw routeNotFound(path);
       const apiPath = path.slice(API_PREFIX.length);
@@ -299,9 +299,13 @@ export class ApiServer {
   }
 }
 
-function injectedError(status: number, when: "before" | "after"): ApiResponse {
+function injectedError(status: number, when: "before" | "after"): HandlerResponse {
   return failure(
-    apiError(status, 1000, when === "before" ? "Internal server error (injected fault: nothing was applied)" : "Internal server error (injected fault: the request was applied)"),
+    apiError(
+      status,
+      1000,
+      when === "before" ? "Internal server error (injected fault: nothing was applied)" : "Internal server error (injected fault: the request was applied)",
+    ),
   );
 }
 
@@ -353,7 +357,7 @@ function readBody(req: http.IncomingMessage, limit: BodyLimit): Promise<Received
  * Send the envelope. When the request body was not read to its end (a 413, a refused hook), the
  * connection is closed after the answer instead of reading what the client is still sending.
  */
-function send(req: http.IncomingMessage, res: http.ServerResponse, response: ApiResponse): void {
+function send(req: http.IncomingMessage, res: http.ServerResponse, response: HandlerResponse): void {
   if (res.headersSent || res.destroyed) return;
   const payload = JSON.stringify(response.body);
   const close = !req.complete || !req.readableEnded ? { connection: "close" } : {};

@@ -1,6 +1,20 @@
-/** Body validation (zod → 400 envelopes naming each bad field) and list query parsing. */
+/** Path parameters, body validation (zod → 400 envelopes naming each bad field) and list query parsing. */
 import type { z } from "zod";
-import { ApiError, apiError } from "./envelope";
+import { parseJson } from "./body";
+import type { RequestContext } from "./context";
+import { ApiError, apiError, routeNotFound } from "./envelope";
+
+/** A path parameter that the route's pattern names (`:store_id`); Cloudflare's 404 if it has none. */
+export function pathParam(ctx: RequestContext, name: string): string {
+  const value = ctx.params[name];
+  if (value === undefined) throw routeNotFound(ctx.apiPath);
+  return value;
+}
+
+/** Parse the request's JSON body with `schema` (see {@link parseWith}). */
+export function parseJsonBody<S extends z.ZodType>(ctx: RequestContext, schema: S, code: number, expected: string): z.output<S> {
+  return parseWith(schema, parseJson(ctx.body, ctx.contentType), code, expected);
+}
 
 /** Parse `value` with `schema`, or throw a 400 whose errors name each bad field and what was expected. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, code: number, expected: string): z.output<S> {

@@ -14,8 +14,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type RunningEmulator } from "../emulator";
-import { deployWorker, requestLog } from "../test/rig/emulator-client";
-import { REPO_ROOT, stageProgram } from "../test/rig/package";
+import { deployWorker, requestLog } from "../tools/emulator-client";
+import { REPO_ROOT, stageProgram } from "../tools/packed-package";
 import { findPulumi, PulumiStack } from "../tools/pulumi-cli";
 
 interface Options {
@@ -83,7 +83,12 @@ async function withProviderPeak<T>(fn: () => Promise<T>): Promise<{ result: T; p
 
 async function runPulumi(o: Options, parallel: string): Promise<Row[]> {
   const workers = Array.from({ length: o.workers }, (_, i) => ({ name: `bench-worker-${i}`, bindings: [] }));
-  const emu = await startEmulator({ port: 0, latencyMs: o.latencyMs, quota: Math.max(100, o.secrets * 2), seed: { stores: [{ name: "default_secrets_store" }], workers } });
+  const emu = await startEmulator({
+    port: 0,
+    latencyMs: o.latencyMs,
+    quota: Math.max(100, o.secrets * 2),
+    seed: { stores: [{ name: "default_secrets_store" }], workers },
+  });
   const programDir = stageProgram(path.join(REPO_ROOT, "scripts/bench-program"), { name: `bench-${parallel}` });
   const stack = new PulumiStack({ programDir, stack: "bench", passphrase: "bench" });
   const extra = parallel === "default" ? [] : ["--parallel", parallel];
@@ -112,7 +117,11 @@ async function runPulumi(o: Options, parallel: string): Promise<Row[]> {
       const requests = (await requestLog(emu)).slice(before);
       const writes = requests.filter((r) => r.method !== "GET").length;
       if (process.env.BENCH_DETAIL) {
-        const shape = (p: string) => p.replace(/[0-9a-f]{32}/g, ":id").replace(/bench-worker-\d+/, ":worker").replace(/\?.*/, "");
+        const shape = (p: string) =>
+          p
+            .replace(/[0-9a-f]{32}/g, ":id")
+            .replace(/bench-worker-\d+/, ":worker")
+            .replace(/\?.*/, "");
         const counts = new Map<string, number>();
         for (const r of requests) counts.set(`${r.method} ${shape(r.path)} ${r.status}`, (counts.get(`${r.method} ${shape(r.path)} ${r.status}`) ?? 0) + 1);
         console.error(`[${parallel}] ${step}: ${[...counts].map(([k, n]) => `${n}× ${k}`).join("; ")}`);
@@ -142,16 +151,32 @@ async function runWranglerLoop(o: Options): Promise<number> {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "bench-wrangler-"));
   const bin = path.join(path.dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
   try {
-    const storeId = ((await (await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, { headers: { authorization: `Bearer ${emu.token}` } })).json()) as { result: Array<{ id: string }> }).result[0]!.id;
+    const storeId = (
+      (await (await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, { headers: { authorization: `Bearer ${emu.token}` } })).json()) as {
+        result: Array<{ id: string }>;
+      }
+    ).result[0]!.id;
     await deployWorker(emu, "unused", []);
     const started = Date.now();
     for (let i = 0; i < o.wrangler; i++) {
       const code = await new Promise<number | null>((resolve) => {
-        const child = spawn(process.execPath, [bin, "secrets-store", "secret", "create", storeId, "--name", `wrangler_${i}`, "--scopes", "workers", "--remote"], {
-          cwd: home,
-          env: { PATH: process.env.PATH, HOME: home, CI: "true", WRANGLER_SEND_METRICS: "false", CLOUDFLARE_API_BASE_URL: emu.url, CLOUDFLARE_API_TOKEN: emu.token, CLOUDFLARE_ACCOUNT_ID: emu.accountId },
-          stdio: ["pipe", "ignore", "ignore"],
-        });
+        const child = spawn(
+          process.execPath,
+          [bin, "secrets-store", "secret", "create", storeId, "--name", `wrangler_${i}`, "--scopes", "workers", "--remote"],
+          {
+            cwd: home,
+            env: {
+              PATH: process.env.PATH,
+              HOME: home,
+              CI: "true",
+              WRANGLER_SEND_METRICS: "false",
+              CLOUDFLARE_API_BASE_URL: emu.url,
+              CLOUDFLARE_API_TOKEN: emu.token,
+              CLOUDFLARE_ACCOUNT_ID: emu.accountId,
+            },
+            stdio: ["pipe", "ignore", "ignore"],
+          },
+        );
         child.stdin.end(`wrangler-value-${i}\n`);
         child.on("close", resolve);
       });
@@ -189,10 +214,17 @@ async function main(): Promise<void> {
   const create = rows.find((r) => r.parallel === o.parallel[0] && r.step === "up (create)");
   const ratio = scaled !== undefined && create ? scaled / create.seconds : undefined;
   if (o.json) {
-    console.log(JSON.stringify({ header, rows, wrangler: { runs: o.wrangler, seconds: wranglerSeconds, scaledSeconds: scaled, ratioToCreate: ratio } }, null, 2));
+    console.log(
+      JSON.stringify({ header, rows, wrangler: { runs: o.wrangler, seconds: wranglerSeconds, scaledSeconds: scaled, ratioToCreate: ratio } }, null, 2),
+    );
   } else if (wranglerSeconds !== undefined && scaled !== undefined) {
-    console.log(`wrangler loop: ${o.wrangler} × \`wrangler secrets-store secret create\` in ${wranglerSeconds.toFixed(1)} s (${(wranglerSeconds / o.wrangler).toFixed(2)} s each) → ${scaled.toFixed(0)} s for ${o.secrets} secrets (scaled)`);
-    if (ratio !== undefined) console.log(`ratio: the wrangler loop takes ${ratio.toFixed(1)}× as long as \`pulumi up\` creating ${o.secrets} secrets and bindings (--parallel ${o.parallel[0]})`);
+    console.log(
+      `wrangler loop: ${o.wrangler} × \`wrangler secrets-store secret create\` in ${wranglerSeconds.toFixed(1)} s (${(wranglerSeconds / o.wrangler).toFixed(2)} s each) → ${scaled.toFixed(0)} s for ${o.secrets} secrets (scaled)`,
+    );
+    if (ratio !== undefined)
+      console.log(
+        `ratio: the wrangler loop takes ${ratio.toFixed(1)}× as long as \`pulumi up\` creating ${o.secrets} secrets and bindings (--parallel ${o.parallel[0]})`,
+      );
   }
 }
 

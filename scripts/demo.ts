@@ -8,8 +8,8 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { startEmulator, type RunningEmulator } from "../emulator";
-import { deployWorker, emulatorFetch, requestLog } from "../test/rig/emulator-client";
-import { REPO_ROOT, stageProgram } from "../test/rig/package";
+import { deployWorker, emulatorFetch, requestLog } from "../tools/emulator-client";
+import { REPO_ROOT, stageProgram } from "../tools/packed-package";
 import { findPulumi, PulumiStack } from "../tools/pulumi-cli";
 
 const WORKER = "api-worker";
@@ -59,7 +59,9 @@ async function run(emu: RunningEmulator, programDir: string): Promise<boolean> {
     const log = (await requestLog(emu)).slice(before);
     const writes = log.filter((r) => r.method !== "GET").length;
     const passed = result.code === 0 && !(step.title.startsWith("up again") && writes > 0);
-    console.log(`→ ${passed ? "✔" : "✘"} ${step.title}: exit ${result.code}; ${log.length} API request(s), ${writes} write(s); ${(result.ms / 1000).toFixed(1)} s`);
+    console.log(
+      `→ ${passed ? "✔" : "✘"} ${step.title}: exit ${result.code}; ${log.length} API request(s), ${writes} write(s); ${(result.ms / 1000).toFixed(1)} s`,
+    );
     ok &&= passed;
     if (!passed) break;
     if (step.title.includes("rotation")) {
@@ -88,7 +90,7 @@ async function main(): Promise<void> {
   console.log(`pulumi CLI: ${findPulumi()}`);
   const emu = await startEmulator({ port: 0, seed: { stores: [{ name: "default_secrets_store" }] } });
   console.log(`Cloudflare API emulator (embedded, in memory) at ${emu.url}, account ${emu.accountId}`);
-  let ok = false;
+  let ok: boolean;
   try {
     await deployWorker(
       emu,

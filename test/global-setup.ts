@@ -1,5 +1,5 @@
 import { findPulumi } from "../tools/pulumi-cli";
-import { packedPackage } from "./rig/package";
+import { packedPackage } from "../tools/packed-package";
 
 /**
  * Before any test process starts: the `pulumi` CLI must be there (the end-to-end suites run

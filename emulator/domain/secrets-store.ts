@@ -16,7 +16,7 @@ export const SECRET_NAME = /^[A-Za-z0-9_-]+$/;
 const MAX_STORE_NAME = 255;
 
 // Error codes. 1001 = invalid or not found, 1003 = a limit or a name clash (as users report them).
-export const INVALID = 1001;
+export const SECRETS_STORE_INVALID = 1001;
 export const CONFLICT = 1003;
 
 // ---------------------------------------------------------------------------------------------
@@ -36,7 +36,7 @@ export interface SecretChanges {
   comment?: string;
 }
 
-function problem(message: string, pointer: string | undefined, code = INVALID): ApiMessage {
+function problem(message: string, pointer: string | undefined, code = SECRETS_STORE_INVALID): ApiMessage {
   return pointer === undefined ? { code, message } : { code, message, source: { pointer } };
 }
 
@@ -45,19 +45,22 @@ export function checkSecretName(name: string, pointer?: string): ApiMessage[] {
   return [problem(`invalid_secret_name: ${JSON.stringify(name)}: a secret name may only contain letters, digits, underscores and dashes (no spaces)`, pointer)];
 }
 
-/** The problems with `scopes`, or none; `normalizeScopes` then dedupes and sorts them. */
+/** The problems with `scopes`, or none; `canonicalScopes` then dedupes and sorts them. */
 export function checkScopes(scopes: string[], pointer?: string): ApiMessage[] {
   if (scopes.length === 0) return [problem(`invalid_scopes: at least one scope is required (one of ${SCOPES.join(", ")})`, pointer)];
   const out: ApiMessage[] = [];
   for (const scope of scopes) {
     if ((SCOPES as readonly string[]).includes(scope)) continue;
     const hint = SCOPES.find((s) => s === scope.toLowerCase().replace(/-/g, "_"));
-    out.push(problem(`invalid_scope: ${JSON.stringify(scope)} is not a scope (one of ${SCOPES.join(", ")})${hint ? `; did you mean "${hint}"?` : ""}`, pointer));
+    out.push(
+      problem(`invalid_scope: ${JSON.stringify(scope)} is not a scope (one of ${SCOPES.join(", ")})${hint ? `; did you mean "${hint}"?` : ""}`, pointer),
+    );
   }
   return out;
 }
 
-export function normalizeScopes(scopes: string[]): string[] {
+/** Scopes as Cloudflare stores them: each once, sorted. */
+function canonicalScopes(scopes: string[]): string[] {
   return [...new Set(scopes)].sort();
 }
 
@@ -78,7 +81,7 @@ export function throwIfAny(problems: ApiMessage[], status = 400): void {
 /** The store `storeId` of this account, or a 404 (1001). */
 export function requireStore(state: EmulatorState, storeId: string): StoreRecord {
   const store = state.stores.get(storeId);
-  if (!store) throw apiError(404, INVALID, `store_not_found: no store with id ${storeId} in this account`);
+  if (!store) throw apiError(404, SECRETS_STORE_INVALID, `store_not_found: no store with id ${storeId} in this account`);
   return store;
 }
 
@@ -86,7 +89,7 @@ export function requireStore(state: EmulatorState, storeId: string): StoreRecord
 export function requireSecret(state: EmulatorState, storeId: string, secretId: string): SecretRecord {
   const secret = state.secrets.get(secretId);
   if (!secret || secret.storeId !== storeId) {
-    throw apiError(404, INVALID, `secret_not_found: no secret with id ${secretId} in store ${storeId}`);
+    throw apiError(404, SECRETS_STORE_INVALID, `secret_not_found: no secret with id ${secretId} in store ${storeId}`);
   }
   return secret;
 }
@@ -162,8 +165,18 @@ export function deleteStore(state: EmulatorState, storeId: string, force: boolea
 export function createSecrets(state: EmulatorState, storeId: string, items: NewSecret[], status: SecretRecord["status"] = "pending"): SecretRecord[] {
   requireStore(state, storeId);
   const at = (i: number, field: string) => `/${i}/${field}`;
-  throwIfAny(items.flatMap((item, i) => [...checkSecretName(item.name, at(i, "name")), ...checkValue(item.value, at(i, "value")), ...checkScopes(item.scopes, at(i, "scopes"))]));
-  checkNamesFree(state, storeId, items.map((i) => i.name));
+  throwIfAny(
+    items.flatMap((item, i) => [
+      ...checkSecretName(item.name, at(i, "name")),
+      ...checkValue(item.value, at(i, "value")),
+      ...checkScopes(item.scopes, at(i, "scopes")),
+    ]),
+  );
+  checkNamesFree(
+    state,
+    storeId,
+    items.map((i) => i.name),
+  );
   checkQuota(state, items.length);
   const created = items.map((item) => {
     const when = timestamp();
@@ -172,7 +185,7 @@ export function createSecrets(state: EmulatorState, storeId: string, items: NewS
       storeId,
       name: item.name,
       value: item.value,
-      scopes: normalizeScopes(item.scopes),
+      scopes: canonicalScopes(item.scopes),
       comment: item.comment ?? "",
       created: when,
       modified: when,
@@ -196,13 +209,16 @@ export function duplicateSecret(state: EmulatorState, storeId: string, secretId:
 export function patchSecret(state: EmulatorState, storeId: string, secretId: string, changes: SecretChanges): SecretRecord {
   requireStore(state, storeId);
   const secret = requireSecret(state, storeId, secretId);
-  throwIfAny([...(changes.value !== undefined ? checkValue(changes.value, "/value") : []), ...(changes.scopes !== undefined ? checkScopes(changes.scopes, "/scopes") : [])]);
+  throwIfAny([
+    ...(changes.value !== undefined ? checkValue(changes.value, "/value") : []),
+    ...(changes.scopes !== undefined ? checkScopes(changes.scopes, "/scopes") : []),
+  ]);
   if (changes.value === undefined && changes.scopes === undefined && changes.comment === undefined) return secret;
   if (changes.value !== undefined) {
     secret.value = changes.value;
     secret.status = "pending";
   }
-  if (changes.scopes !== undefined) secret.scopes = normalizeScopes(changes.scopes);
+  if (changes.scopes !== undefined) secret.scopes = canonicalScopes(changes.scopes);
   if (changes.comment !== undefined) secret.comment = changes.comment;
   secret.modified = timestamp();
   state.commit();
@@ -222,7 +238,10 @@ export function deleteSecrets(state: EmulatorState, storeId: string, ids: string
   const unique = [...new Set(ids)];
   const missing = unique.filter((id) => state.secrets.get(id)?.storeId !== store.id);
   if (missing.length) {
-    throw new ApiError(404, missing.map((id) => ({ code: INVALID, message: `secret_not_found: no secret with id ${id} in store ${store.id} (nothing was deleted)` })));
+    throw new ApiError(
+      404,
+      missing.map((id) => ({ code: SECRETS_STORE_INVALID, message: `secret_not_found: no secret with id ${id} in store ${store.id} (nothing was deleted)` })),
+    );
   }
   for (const id of unique) state.secrets.delete(id);
   state.commit();

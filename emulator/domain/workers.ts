@@ -13,8 +13,8 @@ import { z } from "zod";
 import { ApiError, apiError, type ApiMessage } from "../envelope";
 import { type BindingRecord, type EmulatorState, type UsageModel, type VersionFields, type WorkerRecord, newId, timestamp } from "../state";
 
-export const INVALID = 10021; // Cloudflare's Workers validation error code
-export const NOT_FOUND = 10007; // workers.api.error.script_not_found
+export const WORKERS_INVALID = 10021; // Cloudflare's Workers validation error code
+export const SCRIPT_NOT_FOUND = 10007; // workers.api.error.script_not_found
 const STORE_SECRET_NOT_FOUND = 10182; // "Secrets Store binding '…' references store '…' and secret '…' which were not found."
 
 /** Worker names: lowercase letters, digits, dashes and underscores, up to 63 characters. */
@@ -23,6 +23,9 @@ export const SCRIPT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** A binding as a client sends it (upload metadata, settings, seed): `{name, type, ...fields}`. */
 export const BindingInput = z.looseObject({ name: z.string().min(1), type: z.string().min(1) });
 export type BindingInput = z.infer<typeof BindingInput>;
+
+/** A compatibility date as uploads, settings and seeds give it. */
+export const CompatibilityDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD");
 
 /** Script-level settings: changing them makes no new version. */
 export interface ScriptSettings {
@@ -58,14 +61,18 @@ export const day = (at: string) => at.slice(0, 10);
 /** A 400 (10021) unless `name` is a valid Worker name (SCRIPT_NAME). */
 export function checkScriptName(name: string): void {
   if (!SCRIPT_NAME.test(name)) {
-    throw apiError(400, INVALID, `Invalid Worker name "${name}": use lowercase letters, digits, "-" and "_" (at most 63 characters, starting with a letter or digit)`);
+    throw apiError(
+      400,
+      WORKERS_INVALID,
+      `Invalid Worker name "${name}": use lowercase letters, digits, "-" and "_" (at most 63 characters, starting with a letter or digit)`,
+    );
   }
 }
 
 /** The Worker called `name`, or Cloudflare's 404 (10007). */
 export function requireWorker(state: EmulatorState, name: string): WorkerRecord {
   const worker = state.workers.get(name);
-  if (!worker) throw apiError(404, NOT_FOUND, "This Worker does not exist on your account.");
+  if (!worker) throw apiError(404, SCRIPT_NOT_FOUND, "This Worker does not exist on your account.");
   return worker;
 }
 
@@ -82,7 +89,7 @@ const str = (v: unknown): v is string => typeof v === "string" && v.length > 0;
  */
 export function resolveBindings(state: EmulatorState, inputs: BindingInput[], previous: BindingRecord[]): BindingRecord[] {
   const problems: ApiMessage[] = [];
-  const invalid = (i: number, message: string, code = INVALID) => problems.push({ code, message, source: { pointer: `/bindings/${i}` } });
+  const invalid = (i: number, message: string, code = WORKERS_INVALID) => problems.push({ code, message, source: { pointer: `/bindings/${i}` } });
   const before = new Map(previous.map((b) => [b.name, b]));
   const seen = new Set<string>();
   const out: BindingRecord[] = [];
@@ -125,7 +132,11 @@ export function resolveBindings(state: EmulatorState, inputs: BindingInput[], pr
         }
         const secret = state.stores.has(store_id) ? state.findSecretByName(store_id, secret_name) : undefined;
         if (!secret) {
-          invalid(i, `Secrets Store binding '${name}' references store '${store_id}' and secret '${secret_name}' which were not found.`, STORE_SECRET_NOT_FOUND);
+          invalid(
+            i,
+            `Secrets Store binding '${name}' references store '${store_id}' and secret '${secret_name}' which were not found.`,
+            STORE_SECRET_NOT_FOUND,
+          );
         } else if (!secret.scopes.includes("workers")) {
           invalid(
             i,
@@ -147,7 +158,7 @@ export function resolveBindings(state: EmulatorState, inputs: BindingInput[], pr
 /** What the binding returns inside the Worker right now (`await env.X.get()` or the secret text). */
 export function bindingValue(state: EmulatorState, worker: WorkerRecord, bindingName: string): string {
   const binding = worker.bindings.find((b) => b.name === bindingName);
-  if (!binding) throw apiError(404, INVALID, `Worker "${worker.name}" has no binding named "${bindingName}"`);
+  if (!binding) throw apiError(404, WORKERS_INVALID, `Worker "${worker.name}" has no binding named "${bindingName}"`);
   switch (binding.type) {
     case "secret_text":
     case "plain_text":
@@ -157,14 +168,19 @@ export function bindingValue(state: EmulatorState, worker: WorkerRecord, binding
       const secretName = String(binding.secret_name);
       if (!state.stores.has(storeId)) throw apiError(404, STORE_SECRET_NOT_FOUND, `Binding "${bindingName}": store ${storeId} does not exist (any more)`);
       const secret = state.findSecretByName(storeId, secretName);
-      if (!secret) throw apiError(404, STORE_SECRET_NOT_FOUND, `Binding "${bindingName}": secret "${secretName}" does not exist in store ${storeId} (any more)`);
+      if (!secret)
+        throw apiError(404, STORE_SECRET_NOT_FOUND, `Binding "${bindingName}": secret "${secretName}" does not exist in store ${storeId} (any more)`);
       if (!secret.scopes.includes("workers")) {
-        throw apiError(404, INVALID, `Binding "${bindingName}": secret "${secretName}" in store ${storeId} no longer has the "workers" scope, so the Worker cannot read it`);
+        throw apiError(
+          404,
+          WORKERS_INVALID,
+          `Binding "${bindingName}": secret "${secretName}" in store ${storeId} no longer has the "workers" scope, so the Worker cannot read it`,
+        );
       }
       return secret.value;
     }
     default:
-      throw apiError(400, INVALID, `Binding "${bindingName}" is of type ${binding.type}, which has no string value`);
+      throw apiError(400, WORKERS_INVALID, `Binding "${bindingName}" is of type ${binding.type}, which has no string value`);
   }
 }
 
@@ -276,7 +292,12 @@ export function deleteWorker(state: EmulatorState, name: string): void {
 }
 
 /** Change bindings (the whole list, when given) and settings of both levels: a new version, deployed. */
-export function editSettings(state: EmulatorState, name: string, settings: ScriptSettings & VersionSettings & { bindings?: BindingInput[] }, source: string): WorkerRecord {
+export function editSettings(
+  state: EmulatorState,
+  name: string,
+  settings: ScriptSettings & VersionSettings & { bindings?: BindingInput[] },
+  source: string,
+): WorkerRecord {
   const worker = requireWorker(state, name);
   const bindings = settings.bindings !== undefined ? resolveBindings(state, settings.bindings, worker.bindings) : undefined;
   if (bindings) worker.bindings = bindings;

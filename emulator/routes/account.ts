@@ -3,25 +3,25 @@
  * (`/accounts`, `/memberships`, when CLOUDFLARE_ACCOUNT_ID is unset) and token verification.
  */
 import type { RequestContext, Route } from "../context";
-import { ok, paginate, type ApiResponse } from "../envelope";
+import { ok, paginate, type HandlerResponse } from "../envelope";
 import { parseListQuery } from "../validation";
 
 export const ACCOUNT_NAME = "Cloudflare API emulator";
 
-function listAccounts(ctx: RequestContext): ApiResponse {
+function listAccounts(ctx: RequestContext): HandlerResponse {
   const q = parseListQuery(ctx.query, { orders: ["name"], code: 1001 });
   const { pageItems, info } = paginate([{ id: ctx.state.accountId, name: ACCOUNT_NAME, type: "standard" }], q.page, q.perPage);
   return ok(pageItems, 200, info);
 }
 
-function listMemberships(ctx: RequestContext): ApiResponse {
+function listMemberships(ctx: RequestContext): HandlerResponse {
   const q = parseListQuery(ctx.query, { orders: ["id", "account.name", "status"], code: 1001 });
   const membership = { id: ctx.state.accountId, status: "accepted", account: { id: ctx.state.accountId, name: ACCOUNT_NAME } };
   const { pageItems, info } = paginate([membership], q.page, q.perPage);
   return ok(pageItems, 200, info);
 }
 
-function verifyToken(ctx: RequestContext): ApiResponse {
+function verifyToken(ctx: RequestContext): HandlerResponse {
   return {
     status: 200,
     body: {

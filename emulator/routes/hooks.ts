@@ -20,7 +20,7 @@ import type * as http from "node:http";
 import { parseJson } from "../body";
 import type { RequestLogEntry } from "../context";
 import { bindingValue, requireWorker } from "../domain/workers";
-import { ApiError, apiError, failure, routeNotFound, type ApiResponse } from "../envelope";
+import { ApiError, apiError, failure, routeNotFound, type HandlerResponse } from "../envelope";
 import type { FaultRules } from "../faults";
 import type { EmulatorState } from "../state";
 
@@ -98,11 +98,11 @@ export interface HookDeps {
   reset(): void;
 }
 
-const json = (body: unknown, status = 200): ApiResponse => ({ status, body });
+const json = (body: unknown, status = 200): HandlerResponse => ({ status, body });
 const sha256 = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
 
 /** Answer one hook call (the caller has passed `hookGate`); errors become failure envelopes. */
-export function handleHook(deps: HookDeps, method: string, path: string, body: Buffer): ApiResponse {
+export function handleHook(deps: HookDeps, method: string, path: string, body: Buffer): HandlerResponse {
   try {
     return route(deps, method, path, body);
   } catch (err) {
@@ -111,7 +111,7 @@ export function handleHook(deps: HookDeps, method: string, path: string, body: B
   }
 }
 
-function route(deps: HookDeps, method: string, path: string, body: Buffer): ApiResponse {
+function route(deps: HookDeps, method: string, path: string, body: Buffer): HandlerResponse {
   const is = (m: string, p: string) => method === m && path === p;
   if (is("GET", "/__emulator/health")) return json({ ok: true, accountId: deps.state.accountId });
   if (is("GET", "/__emulator/requests")) return json(deps.requests);

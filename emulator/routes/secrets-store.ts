@@ -7,10 +7,10 @@ import { z } from "zod";
 import { MAX_SECRETS_BODY_BYTES, parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
 import * as domain from "../domain/secrets-store";
-import { INVALID } from "../domain/secrets-store";
-import { apiError, ok, paginate, type ApiResponse } from "../envelope";
+import { SECRETS_STORE_INVALID } from "../domain/secrets-store";
+import { apiError, ok, paginate, type HandlerResponse } from "../envelope";
 import type { EmulatorState, SecretRecord, StoreRecord } from "../state";
-import { parseListQuery, parseWith, sortBy } from "../validation";
+import { parseJsonBody, parseListQuery, parseWith, pathParam, sortBy } from "../validation";
 
 // ---------------------------------------------------------------------------------------------
 // Wire shapes
@@ -48,99 +48,119 @@ const BulkDeleteBody = z.union([z.strictObject({ ids: z.array(z.string()).min(1)
 // a missing one answers 404 before a bad body answers 400; the domain operation then runs every
 // other check.
 
-function listStores(ctx: RequestContext): ApiResponse {
-  const q = parseListQuery(ctx.query, { orders: ["name", "created", "modified"], code: INVALID });
+function listStores(ctx: RequestContext): HandlerResponse {
+  const q = parseListQuery(ctx.query, { orders: ["name", "created", "modified"], code: SECRETS_STORE_INVALID });
   const key = q.order ? (s: StoreRecord) => String(s[q.order as "name" | "created" | "modified"]) : undefined;
   const sorted = sortBy([...ctx.state.stores.values()], key, q.direction);
   const { pageItems, info } = paginate(sorted, q.page, q.perPage);
-  return ok(pageItems.map((s) => storeJson(ctx.state, s)), 200, info);
+  return ok(
+    pageItems.map((s) => storeJson(ctx.state, s)),
+    200,
+    info,
+  );
 }
 
-function createStore(ctx: RequestContext): ApiResponse {
-  const body = parseWith(CreateStoreBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"name": string} (or an array of them)');
+function createStore(ctx: RequestContext): HandlerResponse {
+  const body = parseJsonBody(ctx, CreateStoreBody, SECRETS_STORE_INVALID, '{"name": string} (or an array of them)');
   if (Array.isArray(body)) {
-    return ok(domain.createStores(ctx.state, body.map((b) => b.name)).map((s) => storeJson(ctx.state, s)));
+    return ok(
+      domain
+        .createStores(
+          ctx.state,
+          body.map((b) => b.name),
+        )
+        .map((s) => storeJson(ctx.state, s)),
+    );
   }
   const [store] = domain.createStores(ctx.state, [body.name]);
   return ok(storeJson(ctx.state, store!));
 }
 
-function getStore(ctx: RequestContext): ApiResponse {
-  return ok(storeJson(ctx.state, domain.requireStore(ctx.state, ctx.params.store_id!)));
+function getStore(ctx: RequestContext): HandlerResponse {
+  return ok(storeJson(ctx.state, domain.requireStore(ctx.state, pathParam(ctx, "store_id"))));
 }
 
-function deleteStore(ctx: RequestContext): ApiResponse {
-  domain.requireStore(ctx.state, ctx.params.store_id!);
+function deleteStore(ctx: RequestContext): HandlerResponse {
+  domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
   const force = ctx.query.get("force");
   if (force !== null && force !== "true" && force !== "false") {
-    throw apiError(400, INVALID, `Invalid force "${force}": must be true or false`);
+    throw apiError(400, SECRETS_STORE_INVALID, `Invalid force "${force}": must be true or false`);
   }
-  domain.deleteStore(ctx.state, ctx.params.store_id!, force === "true");
+  domain.deleteStore(ctx.state, pathParam(ctx, "store_id"), force === "true");
   return ok(null);
 }
 
-function listSecrets(ctx: RequestContext): ApiResponse {
-  const store = domain.requireStore(ctx.state, ctx.params.store_id!);
-  const q = parseListQuery(ctx.query, { orders: ["name", "comment", "created", "modified", "status"], code: INVALID });
-  const scopes = ctx.query.getAll("scopes").flatMap((s) => s.split(",")).filter((s) => s !== "");
+function listSecrets(ctx: RequestContext): HandlerResponse {
+  const store = domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const q = parseListQuery(ctx.query, { orders: ["name", "comment", "created", "modified", "status"], code: SECRETS_STORE_INVALID });
+  const scopes = ctx.query
+    .getAll("scopes")
+    .flatMap((s) => s.split(","))
+    .filter((s) => s !== "");
   if (scopes.length) domain.throwIfAny(domain.checkScopes(scopes).map((p) => ({ ...p, message: `Invalid scopes filter: ${p.message}` })));
   const search = (ctx.query.get("search") ?? "").toLowerCase();
-  const matches = ctx.state.secretsInStore(store.id).filter(
-    (s) =>
-      (search === "" || s.name.toLowerCase().includes(search) || s.comment.toLowerCase().includes(search)) &&
-      scopes.every((scope) => s.scopes.includes(scope)),
-  );
+  const matches = ctx.state
+    .secretsInStore(store.id)
+    .filter(
+      (s) =>
+        (search === "" || s.name.toLowerCase().includes(search) || s.comment.toLowerCase().includes(search)) &&
+        scopes.every((scope) => s.scopes.includes(scope)),
+    );
   const key = q.order ? (s: SecretRecord) => String(s[q.order as "name" | "comment" | "created" | "modified" | "status"]) : undefined;
   const { pageItems, info } = paginate(sortBy(matches, key, q.direction), q.page, q.perPage);
   domain.markRead(ctx.state, pageItems);
   return ok(pageItems.map(secretJson), 200, info);
 }
 
-function createSecrets(ctx: RequestContext): ApiResponse {
-  domain.requireStore(ctx.state, ctx.params.store_id!);
-  const body = parseWith(CreateSecretsBody, parseJson(ctx.body, ctx.contentType), INVALID, "a JSON array of {name, value, scopes, comment?}");
-  return ok(domain.createSecrets(ctx.state, ctx.params.store_id!, body).map(secretJson));
+function createSecrets(ctx: RequestContext): HandlerResponse {
+  domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const body = parseJsonBody(ctx, CreateSecretsBody, SECRETS_STORE_INVALID, "a JSON array of {name, value, scopes, comment?}");
+  return ok(domain.createSecrets(ctx.state, pathParam(ctx, "store_id"), body).map(secretJson));
 }
 
-function getSecret(ctx: RequestContext): ApiResponse {
-  domain.requireStore(ctx.state, ctx.params.store_id!);
-  const secret = domain.requireSecret(ctx.state, ctx.params.store_id!, ctx.params.secret_id!);
+function getSecret(ctx: RequestContext): HandlerResponse {
+  domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const secret = domain.requireSecret(ctx.state, pathParam(ctx, "store_id"), pathParam(ctx, "secret_id"));
   domain.markRead(ctx.state, [secret]);
   return ok(secretJson(secret));
 }
 
-function patchSecret(ctx: RequestContext): ApiResponse {
-  domain.requireStore(ctx.state, ctx.params.store_id!);
-  const secret = domain.requireSecret(ctx.state, ctx.params.store_id!, ctx.params.secret_id!);
+function patchSecret(ctx: RequestContext): HandlerResponse {
+  domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const secret = domain.requireSecret(ctx.state, pathParam(ctx, "store_id"), pathParam(ctx, "secret_id"));
   const raw = parseJson(ctx.body, ctx.contentType);
   if (typeof raw === "object" && raw !== null && "name" in raw) {
-    throw apiError(400, INVALID, "invalid_request: a secret cannot be renamed (PATCH takes value, scopes and comment); duplicate it under the new name instead");
+    throw apiError(
+      400,
+      SECRETS_STORE_INVALID,
+      "invalid_request: a secret cannot be renamed (PATCH takes value, scopes and comment); duplicate it under the new name instead",
+    );
   }
-  const body = parseWith(PatchSecretBody, raw, INVALID, "an object with any of value, scopes, comment");
+  const body = parseWith(PatchSecretBody, raw, SECRETS_STORE_INVALID, "an object with any of value, scopes, comment");
   return ok(secretJson(domain.patchSecret(ctx.state, secret.storeId, secret.id, body)));
 }
 
-function deleteSecret(ctx: RequestContext): ApiResponse {
-  domain.deleteSecret(ctx.state, ctx.params.store_id!, ctx.params.secret_id!);
+function deleteSecret(ctx: RequestContext): HandlerResponse {
+  domain.deleteSecret(ctx.state, pathParam(ctx, "store_id"), pathParam(ctx, "secret_id"));
   return ok(null, 202);
 }
 
-function bulkDeleteSecrets(ctx: RequestContext): ApiResponse {
-  const store = domain.requireStore(ctx.state, ctx.params.store_id!);
-  const body = parseWith(BulkDeleteBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"ids": [secret ids]} (or a JSON array of secret ids)');
+function bulkDeleteSecrets(ctx: RequestContext): HandlerResponse {
+  const store = domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
+  const body = parseJsonBody(ctx, BulkDeleteBody, SECRETS_STORE_INVALID, '{"ids": [secret ids]} (or a JSON array of secret ids)');
   domain.deleteSecrets(ctx.state, store.id, Array.isArray(body) ? body : body.ids);
   return ok(null, 202);
 }
 
-function duplicateSecret(ctx: RequestContext): ApiResponse {
-  const storeId = ctx.params.store_id!;
+function duplicateSecret(ctx: RequestContext): HandlerResponse {
+  const storeId = pathParam(ctx, "store_id");
   domain.requireStore(ctx.state, storeId);
-  const source = domain.requireSecret(ctx.state, storeId, ctx.params.secret_id!);
-  const body = parseWith(DuplicateSecretBody, parseJson(ctx.body, ctx.contentType), INVALID, "{name, scopes, comment?}");
+  const source = domain.requireSecret(ctx.state, storeId, pathParam(ctx, "secret_id"));
+  const body = parseJsonBody(ctx, DuplicateSecretBody, SECRETS_STORE_INVALID, "{name, scopes, comment?}");
   return ok(secretJson(domain.duplicateSecret(ctx.state, storeId, source.id, body)));
 }
 
-function quota(ctx: RequestContext): ApiResponse {
+function quota(ctx: RequestContext): HandlerResponse {
   return ok({ secrets: { quota: ctx.state.quota, usage: ctx.state.usage() } });
 }
 

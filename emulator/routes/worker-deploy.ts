@@ -14,12 +14,11 @@
  */
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import { parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
-import { INVALID, deployNewVersion, requireWorker, touch, uploadedVersion } from "../domain/workers";
-import { apiError, ok, type ApiResponse } from "../envelope";
+import { WORKERS_INVALID, deployNewVersion, requireWorker, touch, uploadedVersion } from "../domain/workers";
+import { apiError, ok, type HandlerResponse } from "../envelope";
 import { MAX_PENDING_VERSIONS, type VersionFields, type VersionRecord, type WorkerRecord, timestamp } from "../state";
-import { parseWith } from "../validation";
+import { pathParam, parseJsonBody } from "../validation";
 import { UPLOAD_LIMIT, bindingJson, parseUpload, scriptJson, sourceOf, workerUpload } from "./workers";
 
 const SERVICE_NOT_FOUND = 10090; // what wrangler reads as "no Worker of that name yet"
@@ -44,7 +43,14 @@ function serviceJson(w: WorkerRecord): Record<string, unknown> {
 
 function deploymentJson(w: WorkerRecord): Record<string, unknown> {
   const d = w.deployment;
-  return { id: d.id, source: d.source, strategy: "percentage", created_on: d.created_on, annotations: d.annotations, versions: [{ version_id: w.version_id, percentage: 100 }] };
+  return {
+    id: d.id,
+    source: d.source,
+    strategy: "percentage",
+    created_on: d.created_on,
+    annotations: d.annotations,
+    versions: [{ version_id: w.version_id, percentage: 100 }],
+  };
 }
 
 function versionJson(w: WorkerRecord, v: VersionRecord): Record<string, unknown> {
@@ -55,20 +61,25 @@ function versionJson(w: WorkerRecord, v: VersionRecord): Record<string, unknown>
     resources: {
       bindings: v.bindings.map(bindingJson),
       script: { etag: w.etag, handlers: ["fetch"], last_deployed_from: w.last_deployed_from },
-      script_runtime: { compatibility_date: v.compatibility_date, compatibility_flags: v.compatibility_flags, usage_model: v.usage_model, limits: v.limits ?? {} },
+      script_runtime: {
+        compatibility_date: v.compatibility_date,
+        compatibility_flags: v.compatibility_flags,
+        usage_model: v.usage_model,
+        limits: v.limits ?? {},
+      },
     },
     startup_time_ms: 0,
   };
 }
 
-function getService(ctx: RequestContext): ApiResponse {
-  const worker = ctx.state.workers.get(ctx.params.service_name!);
+function getService(ctx: RequestContext): HandlerResponse {
+  const worker = ctx.state.workers.get(pathParam(ctx, "service_name"));
   if (!worker) throw apiError(404, SERVICE_NOT_FOUND, "workers.api.error.service_not_found");
   return ok(serviceJson(worker));
 }
 
-function getWorker(ctx: RequestContext): ApiResponse {
-  const w = requireWorker(ctx.state, ctx.params.worker_name!);
+function getWorker(ctx: RequestContext): HandlerResponse {
+  const w = requireWorker(ctx.state, pathParam(ctx, "worker_name"));
   return ok({
     id: w.tag,
     name: w.name,
@@ -80,32 +91,32 @@ function getWorker(ctx: RequestContext): ApiResponse {
   });
 }
 
-function accountSubdomain(): ApiResponse {
+function accountSubdomain(): HandlerResponse {
   return ok({ subdomain: ACCOUNT_SUBDOMAIN });
 }
 
-function getScriptSubdomain(ctx: RequestContext): ApiResponse {
-  return ok({ ...requireWorker(ctx.state, ctx.params.script_name!).subdomain });
+function getScriptSubdomain(ctx: RequestContext): HandlerResponse {
+  return ok({ ...requireWorker(ctx.state, pathParam(ctx, "script_name")).subdomain });
 }
 
-function postScriptSubdomain(ctx: RequestContext): ApiResponse {
-  const body = parseWith(SubdomainBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"enabled": boolean, "previews_enabled"?: boolean}');
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+function postScriptSubdomain(ctx: RequestContext): HandlerResponse {
+  const body = parseJsonBody(ctx, SubdomainBody, WORKERS_INVALID, '{"enabled": boolean, "previews_enabled"?: boolean}');
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   worker.subdomain = { enabled: body.enabled, previews_enabled: body.previews_enabled ?? body.enabled };
   touch(worker);
   ctx.state.commit();
   return ok({ ...worker.subdomain });
 }
 
-function listDeployments(ctx: RequestContext): ApiResponse {
-  return ok({ deployments: [deploymentJson(requireWorker(ctx.state, ctx.params.script_name!))] });
+function listDeployments(ctx: RequestContext): HandlerResponse {
+  return ok({ deployments: [deploymentJson(requireWorker(ctx.state, pathParam(ctx, "script_name")))] });
 }
 
 /** Upload a version (checked like an upload) without deploying it. */
-async function uploadVersion(ctx: RequestContext): Promise<ApiResponse> {
-  requireWorker(ctx.state, ctx.params.script_name!);
+async function uploadVersion(ctx: RequestContext): Promise<HandlerResponse> {
+  requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const upload = await parseUpload(ctx);
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const fields = uploadedVersion(ctx.state, workerUpload(upload), worker.bindings);
   const given = upload.meta.annotations;
   const annotations = typeof given === "object" && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : {};
@@ -121,15 +132,16 @@ function versionFields(v: VersionRecord): VersionFields {
 }
 
 /** Deploy one version (the current one or an uploaded one) to 100% of traffic. */
-function createDeployment(ctx: RequestContext): ApiResponse {
-  const body = parseWith(DeploymentBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"strategy": "percentage", "versions": [{"version_id", "percentage": 100}]}');
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+function createDeployment(ctx: RequestContext): HandlerResponse {
+  const body = parseJsonBody(ctx, DeploymentBody, WORKERS_INVALID, '{"strategy": "percentage", "versions": [{"version_id", "percentage": 100}]}');
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const total = body.versions.reduce((sum, v) => sum + v.percentage, 0);
-  if (total !== 100) throw apiError(400, INVALID, `Invalid deployment: version percentages add up to ${total}, not 100`);
-  if (body.versions.length > 1) throw apiError(400, INVALID, "The emulator deploys one version to 100% of traffic; gradual deployments are not emulated");
+  if (total !== 100) throw apiError(400, WORKERS_INVALID, `Invalid deployment: version percentages add up to ${total}, not 100`);
+  if (body.versions.length > 1)
+    throw apiError(400, WORKERS_INVALID, "The emulator deploys one version to 100% of traffic; gradual deployments are not emulated");
   const versionId = body.versions[0]!.version_id;
   const pending = worker.pending_versions.find((v) => v.id === versionId);
-  if (!pending && versionId !== worker.version_id) throw apiError(404, INVALID, `Version ${versionId} does not exist on Worker "${worker.name}"`);
+  if (!pending && versionId !== worker.version_id) throw apiError(404, WORKERS_INVALID, `Version ${versionId} does not exist on Worker "${worker.name}"`);
   if (pending) {
     Object.assign(worker, versionFields(pending));
     worker.pending_versions = worker.pending_versions.filter((v) => v !== pending);

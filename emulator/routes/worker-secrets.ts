@@ -10,12 +10,11 @@
  *   PATCH  …/scripts/:name/secrets-bulk            {secrets: {NAME: {name, text, type} | null}} (JSON merge patch)
  */
 import { z } from "zod";
-import { parseJson } from "../body";
 import type { RequestContext, Route } from "../context";
-import { INVALID, deployNewVersion, requireWorker, resolveBindings } from "../domain/workers";
-import { ApiError, apiError, ok, type ApiMessage, type ApiResponse } from "../envelope";
+import { WORKERS_INVALID, deployNewVersion, requireWorker, resolveBindings } from "../domain/workers";
+import { ApiError, apiError, ok, type ApiMessage, type HandlerResponse } from "../envelope";
 import type { BindingRecord, WorkerRecord } from "../state";
-import { parseWith } from "../validation";
+import { pathParam, parseJsonBody } from "../validation";
 import { bindingJson, sourceOf } from "./workers";
 
 const NAME_IN_USE = 10053; // "Binding name 'X' already in use. Please use a different name and try again."
@@ -56,9 +55,9 @@ function secretsOf(worker: WorkerRecord): Array<Record<string, unknown>> {
   return worker.bindings.filter(isSecret).map(bindingJson);
 }
 
-function putSecret(ctx: RequestContext): ApiResponse {
-  const body = parseWith(SecretBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"name", "text", "type": "secret_text"} (or a secret_key binding)');
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+function putSecret(ctx: RequestContext): HandlerResponse {
+  const body = parseJsonBody(ctx, SecretBody, WORKERS_INVALID, '{"name", "text", "type": "secret_text"} (or a secret_key binding)');
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const clash = nameInUse(worker, body.name);
   if (clash) throw new ApiError(400, [clash]);
   const [secret] = resolveBindings(ctx.state, [body], []);
@@ -68,8 +67,8 @@ function putSecret(ctx: RequestContext): ApiResponse {
   return ok(bindingJson(secret!));
 }
 
-function listSecrets(ctx: RequestContext): ApiResponse {
-  return ok(secretsOf(requireWorker(ctx.state, ctx.params.script_name!)));
+function listSecrets(ctx: RequestContext): HandlerResponse {
+  return ok(secretsOf(requireWorker(ctx.state, pathParam(ctx, "script_name"))));
 }
 
 function findSecret(worker: WorkerRecord, name: string): BindingRecord {
@@ -78,14 +77,14 @@ function findSecret(worker: WorkerRecord, name: string): BindingRecord {
   return secret;
 }
 
-function getSecret(ctx: RequestContext): ApiResponse {
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
-  return ok(bindingJson(findSecret(worker, ctx.params.secret_name!)));
+function getSecret(ctx: RequestContext): HandlerResponse {
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  return ok(bindingJson(findSecret(worker, pathParam(ctx, "secret_name"))));
 }
 
-function deleteSecret(ctx: RequestContext): ApiResponse {
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
-  const secret = findSecret(worker, ctx.params.secret_name!);
+function deleteSecret(ctx: RequestContext): HandlerResponse {
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  const secret = findSecret(worker, pathParam(ctx, "secret_name"));
   worker.bindings = worker.bindings.filter((b) => b !== secret);
   deployNewVersion(worker, sourceOf(ctx));
   ctx.state.commit();
@@ -96,9 +95,13 @@ function deleteSecret(ctx: RequestContext): ApiResponse {
 function bulkProblems(worker: WorkerRecord, entries: Array<[string, SecretBody | null]>): ApiMessage[] {
   const problems: ApiMessage[] = [];
   for (const [key, value] of entries) {
-    if (key === "") problems.push({ code: INVALID, message: "Invalid request body at secrets: a secret name must not be empty" });
+    if (key === "") problems.push({ code: WORKERS_INVALID, message: "Invalid request body at secrets: a secret name must not be empty" });
     if (value && value.name !== key) {
-      problems.push({ code: INVALID, message: `Invalid request body at secrets.${key}: its name "${value.name}" must equal its key`, source: { pointer: `/secrets/${key}/name` } });
+      problems.push({
+        code: WORKERS_INVALID,
+        message: `Invalid request body at secrets.${key}: its name "${value.name}" must equal its key`,
+        source: { pointer: `/secrets/${key}/name` },
+      });
     }
     const clash = nameInUse(worker, key);
     if (clash) problems.push(clash);
@@ -107,9 +110,9 @@ function bulkProblems(worker: WorkerRecord, entries: Array<[string, SecretBody |
 }
 
 /** JSON merge patch of the secrets: a binding object creates or replaces, null deletes, absent keeps. */
-function patchSecretsBulk(ctx: RequestContext): ApiResponse {
-  const body = parseWith(BulkBody, parseJson(ctx.body, ctx.contentType), INVALID, '{"secrets": {NAME: {"name": NAME, "text", "type": "secret_text"} or null}}');
-  const worker = requireWorker(ctx.state, ctx.params.script_name!);
+function patchSecretsBulk(ctx: RequestContext): HandlerResponse {
+  const body = parseJsonBody(ctx, BulkBody, WORKERS_INVALID, '{"secrets": {NAME: {"name": NAME, "text", "type": "secret_text"} or null}}');
+  const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const entries = Object.entries(body.secrets ?? {});
   const problems = bulkProblems(worker, entries);
   if (problems.length) throw new ApiError(400, problems);

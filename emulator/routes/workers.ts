@@ -7,13 +7,13 @@
  * concurrency).
  */
 import { z } from "zod";
-import { MAX_UPLOAD_BODY_BYTES, formObject, parseJson, parseMultipart } from "../body";
+import { MAX_UPLOAD_BODY_BYTES, formObject, parseMultipart, type FormObjectRules } from "../body";
 import type { BodyLimit, RequestContext, Route } from "../context";
 import * as domain from "../domain/workers";
-import { BindingInput, INVALID, day } from "../domain/workers";
-import { apiError, ok, type ApiResponse } from "../envelope";
+import { BindingInput, CompatibilityDate, WORKERS_INVALID, day } from "../domain/workers";
+import { apiError, ok, type HandlerResponse } from "../envelope";
 import type { BindingRecord, WorkerRecord } from "../state";
-import { parseWith } from "../validation";
+import { pathParam, parseJsonBody, parseWith } from "../validation";
 
 /** Upload bodies may be large (code 10027 is what wrangler reads as "Worker too large"). */
 export const UPLOAD_LIMIT: BodyLimit = { bytes: MAX_UPLOAD_BODY_BYTES, code: 10027 };
@@ -29,11 +29,14 @@ const scriptLevel = {
   logpush: boolish.optional(),
   observability: z.looseObject({ enabled: boolish.optional() }).nullable().optional(),
   tags: z.array(z.string().max(1024)).max(10).nullable().optional(),
-  tail_consumers: z.array(z.looseObject({ service: z.string() })).nullable().optional(),
+  tail_consumers: z
+    .array(z.looseObject({ service: z.string() }))
+    .nullable()
+    .optional(),
 };
 const versionLevel = {
   bindings: z.array(BindingInput).optional(),
-  compatibility_date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a date YYYY-MM-DD").optional(),
+  compatibility_date: CompatibilityDate.optional(),
   compatibility_flags: z.array(z.string()).optional(),
   placement: z.looseObject({}).nullable().optional(),
   usage_model: z.enum(["standard", "bundled", "unbound"]).optional(),
@@ -115,7 +118,7 @@ export function sourceOf(ctx: RequestContext): string {
   return /^wrangler\//i.test(ctx.userAgent) ? "wrangler" : "api";
 }
 
-function listScripts(ctx: RequestContext): ApiResponse {
+function listScripts(ctx: RequestContext): HandlerResponse {
   return ok([...ctx.state.workers.values()].map(scriptJson));
 }
 
@@ -130,63 +133,70 @@ export function workerUpload(upload: Upload): domain.WorkerUpload {
   return { ...upload.meta, parts: upload.parts };
 }
 
+/** A multipart body and the JSON object in its part `name` (or its bracket-notation fields, when accepted). */
+async function multipartJson(ctx: RequestContext, name: string, missing: FormObjectRules["missing"]): Promise<{ form: FormData; json: unknown }> {
+  const form = await parseMultipart(ctx.body, ctx.contentType, WORKERS_INVALID);
+  const json = await formObject(form, name, { allowBrackets: ctx.acceptBracketMultipart, missing, invalidCode: WORKERS_INVALID });
+  return { form, json };
+}
+
 /** Parse and check a multipart Worker upload (nothing in the state is read). */
 export async function parseUpload(ctx: RequestContext): Promise<Upload> {
-  const form = await parseMultipart(ctx.body, ctx.contentType, INVALID);
-  const metadata = await formObject(form, "metadata", {
-    allowBrackets: ctx.acceptBracketMultipart,
-    missing: { code: INVALID, message: 'Missing metadata part in multipart upload: the upload needs a part named "metadata" holding JSON' },
-    invalidCode: INVALID,
+  const { form, json: metadata } = await multipartJson(ctx, "metadata", {
+    code: WORKERS_INVALID,
+    message: 'Missing metadata part in multipart upload: the upload needs a part named "metadata" holding JSON',
   });
-  const meta = parseWith(UploadMetadata, metadata, INVALID, "upload metadata {main_module, bindings, compatibility_date, ...}");
+  const meta = parseWith(UploadMetadata, metadata, WORKERS_INVALID, "upload metadata {main_module, bindings, compatibility_date, ...}");
   const parts = [...new Set([...form.keys()].filter((k) => k !== "metadata" && !k.startsWith("metadata[")))];
   const entry = meta.main_module ?? meta.body_part;
-  if (entry === undefined) throw apiError(400, INVALID, "The upload metadata must name main_module (ES modules) or body_part (service worker)");
+  if (entry === undefined) throw apiError(400, WORKERS_INVALID, "The upload metadata must name main_module (ES modules) or body_part (service worker)");
   if (!parts.includes(entry)) {
-    throw apiError(400, INVALID, `No such module "${entry}": the upload has ${parts.length ? `parts ${parts.map((p) => `"${p}"`).join(", ")}` : "no module parts"}`);
+    throw apiError(
+      400,
+      WORKERS_INVALID,
+      `No such module "${entry}": the upload has ${parts.length ? `parts ${parts.map((p) => `"${p}"`).join(", ")}` : "no module parts"}`,
+    );
   }
   return { meta, parts };
 }
 
-async function uploadScript(ctx: RequestContext): Promise<ApiResponse> {
-  const name = ctx.params.script_name!;
+async function uploadScript(ctx: RequestContext): Promise<HandlerResponse> {
+  const name = pathParam(ctx, "script_name");
   domain.checkScriptName(name);
   const upload = await parseUpload(ctx);
   const worker = domain.uploadWorker(ctx.state, name, workerUpload(upload), sourceOf(ctx));
   return ok({ ...scriptJson(worker), deployment_id: worker.version_id, startup_time_ms: 0 });
 }
 
-function deleteScript(ctx: RequestContext): ApiResponse {
-  domain.deleteWorker(ctx.state, ctx.params.script_name!);
+function deleteScript(ctx: RequestContext): HandlerResponse {
+  domain.deleteWorker(ctx.state, pathParam(ctx, "script_name"));
   return ok(null);
 }
 
-function getSettings(ctx: RequestContext): ApiResponse {
-  return ok(settingsJson(domain.requireWorker(ctx.state, ctx.params.script_name!)));
+function getSettings(ctx: RequestContext): HandlerResponse {
+  return ok(settingsJson(domain.requireWorker(ctx.state, pathParam(ctx, "script_name"))));
 }
 
-async function patchSettings(ctx: RequestContext): Promise<ApiResponse> {
-  domain.requireWorker(ctx.state, ctx.params.script_name!);
-  const form = await parseMultipart(ctx.body, ctx.contentType, INVALID);
-  const settings = await formObject(form, "settings", {
-    allowBrackets: ctx.acceptBracketMultipart,
-    missing: { code: MISSING_SETTINGS, message: "Missing settings part in multipart upload. Ensure you include a settings part in the upload." },
-    invalidCode: INVALID,
+async function patchSettings(ctx: RequestContext): Promise<HandlerResponse> {
+  domain.requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  const { json: settings } = await multipartJson(ctx, "settings", {
+    code: MISSING_SETTINGS,
+    message: "Missing settings part in multipart upload. Ensure you include a settings part in the upload.",
   });
-  const body = parseWith(SettingsBody, settings, INVALID, "settings {bindings?, compatibility_date?, ...}");
+  const body = parseWith(SettingsBody, settings, WORKERS_INVALID, "settings {bindings?, compatibility_date?, ...}");
   // The body is parsed: from here on nothing awaits, so no other request interleaves.
-  return ok(settingsJson(domain.editSettings(ctx.state, ctx.params.script_name!, body, sourceOf(ctx))));
+  return ok(settingsJson(domain.editSettings(ctx.state, pathParam(ctx, "script_name"), body, sourceOf(ctx))));
 }
 
-function getScriptSettings(ctx: RequestContext): ApiResponse {
-  return ok(scriptSettingsJson(domain.requireWorker(ctx.state, ctx.params.script_name!)));
+function getScriptSettings(ctx: RequestContext): HandlerResponse {
+  return ok(scriptSettingsJson(domain.requireWorker(ctx.state, pathParam(ctx, "script_name"))));
 }
 
 /** JSON; script-level settings only. A `bindings` key is ignored here, as the schema has none. */
-function patchScriptSettings(ctx: RequestContext): ApiResponse {
-  domain.requireWorker(ctx.state, ctx.params.script_name!);
-  const body = parseWith(ScriptSettingsBody, parseJson(ctx.body, ctx.contentType), INVALID, "script settings {logpush?, observability?, tags?, tail_consumers?}");
-  return ok(scriptSettingsJson(domain.editScriptSettings(ctx.state, ctx.params.script_name!, body)));
+function patchScriptSettings(ctx: RequestContext): HandlerResponse {
+  domain.requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  const body = parseJsonBody(ctx, ScriptSettingsBody, WORKERS_INVALID, "script settings {logpush?, observability?, tags?, tail_consumers?}");
+  return ok(scriptSettingsJson(domain.editScriptSettings(ctx.state, pathParam(ctx, "script_name"), body)));
 }
 
 const S = "/accounts/:account_id/workers/scripts";

@@ -40,26 +40,16 @@ export class CloudflareApiError extends Error {
 
   /** True when any of Cloudflare's errors has this code or this message prefix. */
   has(codeOrMessage: number | string): boolean {
-    return this.errors.some((e) =>
-      typeof codeOrMessage === "number" ? e.code === codeOrMessage : e.message.startsWith(codeOrMessage),
-    );
+    return this.errors.some((e) => (typeof codeOrMessage === "number" ? e.code === codeOrMessage : e.message.startsWith(codeOrMessage)));
   }
 
   get notFound(): boolean {
     return this.status === 404;
   }
 
-  private static describe(
-    method: string,
-    path: string,
-    status: number | undefined,
-    errors: CloudflareMessage[],
-    detail?: string,
-  ): string {
+  private static describe(method: string, path: string, status: number | undefined, errors: CloudflareMessage[], detail?: string): string {
     const where = `${method} ${path}`;
-    const what = errors.length
-      ? errors.map(renderMessage).join("; ")
-      : (detail ?? "no Cloudflare error in the response");
+    const what = errors.length ? errors.map(renderMessage).join("; ") : (detail ?? "no Cloudflare error in the response");
     const hint =
       status === 401 || status === 403
         ? " Check the API token: it needs the 'Account Secrets Store Edit' permission to write (binding a secret to a Worker counts as a write; 'Workers Scripts Edit' is needed to change a Worker's bindings)."

@@ -39,11 +39,10 @@ export class RateLimiter {
   private async waitForRoom(): Promise<void> {
     for (;;) {
       const now = Date.now();
-      while (this.sent.length > 0 && this.sent[0]! <= now - this.budget.windowMs) this.sent.shift();
-      const wait = Math.max(
-        this.pausedUntil - now,
-        this.sent.length >= this.budget.requests ? this.sent[0]! + this.budget.windowMs - now : 0,
-      );
+      while ((this.sent[0] ?? Infinity) <= now - this.budget.windowMs) this.sent.shift();
+      const oldest = this.sent[0];
+      const full = oldest !== undefined && this.sent.length >= this.budget.requests;
+      const wait = Math.max(this.pausedUntil - now, full ? oldest + this.budget.windowMs - now : 0);
       if (wait <= 0) {
         this.sent.push(now);
         return;

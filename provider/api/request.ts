@@ -1,6 +1,7 @@
 /**
  * The one function that talks HTTP to Cloudflare: it adds auth, unwraps the v4 envelope,
- * validates `result` with zod, and retries what is safe to retry.
+ * validates `result` with zod, and retries what is safe to retry. Reading a list page by page is
+ * `pagination.ts`'s.
  */
 import { request, FormData } from "undici";
 import { z } from "zod";
@@ -58,35 +59,29 @@ export interface RequestOptions<T> {
   idempotent?: boolean;
 }
 
-const ResultInfo = z
-  .object({
-    page: z.number().optional(),
-    per_page: z.number().optional(),
-    count: z.number().optional(),
-    total_count: z.number().optional(),
-    total_pages: z.number().optional(),
-  })
-  .passthrough();
-export type ResultInfo = z.infer<typeof ResultInfo>;
-
 interface WireMessage {
   code: number;
   message: string;
   error_chain?: WireMessage[];
 }
 const Message: z.ZodType<WireMessage> = z.lazy(() => z.object({ code: z.number(), message: z.string(), error_chain: z.array(Message).optional() }));
-const toMessage = (e: WireMessage): CloudflareMessage => ({ code: e.code, message: e.message, ...(e.error_chain?.length ? { chain: e.error_chain.map(toMessage) } : {}) });
+const toMessage = (e: WireMessage): CloudflareMessage => ({
+  code: e.code,
+  message: e.message,
+  ...(e.error_chain?.length ? { chain: e.error_chain.map(toMessage) } : {}),
+});
 const Envelope = z.object({
   success: z.boolean(),
   errors: z.array(Message).default([]),
   messages: z.array(z.unknown()).default([]),
   result: z.unknown(),
-  result_info: ResultInfo.nullish(),
+  result_info: z.unknown().optional(),
 });
 
+/** One answer: its validated `result`, and its `result_info` as received (read by `pagination.ts`). */
 export interface ApiResponse<T> {
   result: T;
-  resultInfo?: ResultInfo;
+  resultInfo?: unknown;
 }
 
 /** Connection errors raised before anything was sent: always safe to retry. */
@@ -161,8 +156,7 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       }
       const errors: CloudflareMessage[] = parsed?.errors.map(toMessage) ?? [];
       const unknownOutcome = RETRY_STATUS.has(res.statusCode) || res.statusCode === 500;
-      failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent,
-        parsed ? undefined : `non-JSON response`);
+      failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent, parsed ? undefined : `non-JSON response`);
       if (res.statusCode !== 429 && !(RETRY_STATUS.has(res.statusCode) && idempotent)) throw failure;
       retryAfterMs = retryAfter(res.headers["retry-after"]);
       // Everyone waits, not only this request: the next ones would be refused too.
@@ -171,8 +165,7 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       if (err instanceof CloudflareApiError) throw err;
       const code = (err as { code?: string }).code ?? (err as Error).name;
       const notSent = NOT_SENT.has(code);
-      failure = new CloudflareApiError(options.method, where, undefined, [], !notSent && !idempotent,
-        `${code}: ${(err as Error).message}`);
+      failure = new CloudflareApiError(options.method, where, undefined, [], !notSent && !idempotent, `${code}: ${(err as Error).message}`);
       if (!notSent && !idempotent) throw failure;
     }
 
@@ -180,8 +173,14 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
     const delay = retryAfterMs ?? backoff * (0.5 + Math.random() / 2);
     if (attempt >= policy.maxAttempts || Date.now() - started + delay > policy.maxTotalMs) {
       if (failure.status === 429 && retryAfterMs !== undefined) {
-        throw new CloudflareApiError(failure.method, failure.path, 429, failure.errors, false,
-          `rate limited; Cloudflare asks to wait ${Math.ceil(retryAfterMs / 1000)} s, beyond the retry budget`);
+        throw new CloudflareApiError(
+          failure.method,
+          failure.path,
+          429,
+          failure.errors,
+          false,
+          `rate limited; Cloudflare asks to wait ${Math.ceil(retryAfterMs / 1000)} s, beyond the retry budget`,
+        );
       }
       throw failure;
     }
@@ -205,37 +204,4 @@ function parseEnvelope(text: string): z.infer<typeof Envelope> | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Pages read at most by {@link cfListAll} (a guard against an endpoint that ignores `page`). */
-const MAX_PAGES = 1000;
-
-/**
- * Reads every page of a list endpoint. With `result_info` it reads until the counts say the last
- * page was reached (so a server that caps `per_page` lower is still read whole); without, until a
- * short or empty page.
- */
-export async function cfListAll<T>(
-  settings: ApiSettings,
-  options: Omit<RequestOptions<T[]>, "method" | "schema"> & { schema: z.ZodType<T[]>; perPage?: number },
-): Promise<T[]> {
-  const perPage = options.perPage ?? 100;
-  const all: T[] = [];
-  for (let page = 1; page <= MAX_PAGES; page++) {
-    const { result, resultInfo } = await cfRequest(settings, {
-      ...options,
-      method: "GET",
-      query: { ...options.query, page, per_page: perPage },
-    });
-    all.push(...result);
-    if (result.length === 0) break;
-    if (resultInfo?.total_pages !== undefined) {
-      if (page >= resultInfo.total_pages) break;
-    } else if (resultInfo?.total_count !== undefined) {
-      if (all.length >= resultInfo.total_count) break;
-    } else if (result.length < perPage) {
-      break;
-    }
-  }
-  return all;
 }

@@ -1,6 +1,7 @@
 /** Typed Secrets Store endpoints (stores, secrets, quota) with the zod schemas of their results. */
 import { z } from "zod";
-import { cfListAll, cfRequest, type ApiSettings } from "./request";
+import { cfListAll } from "./pagination";
+import { cfRequest, type ApiSettings } from "./request";
 import { CloudflareApiError, ignoreNotFound } from "./error";
 
 export const Store = z.object({
@@ -20,8 +21,14 @@ export const Secret = z.object({
   modified: z.string(),
   /** `pending`, `active` or `deleted` today; any string is accepted so a new status never breaks a create. */
   status: z.string(),
-  scopes: z.array(z.string()).nullish().transform((s) => s ?? []),
-  comment: z.string().nullish().transform((c) => c ?? ""),
+  scopes: z
+    .array(z.string())
+    .nullish()
+    .transform((s) => s ?? []),
+  comment: z
+    .string()
+    .nullish()
+    .transform((c) => c ?? ""),
 });
 export type Secret = z.infer<typeof Secret>;
 
@@ -32,8 +39,7 @@ const Ignored = z.unknown();
 
 const storesPath = (accountId: string) => `/accounts/${encodeURIComponent(accountId)}/secrets_store/stores`;
 const secretsPath = (accountId: string, storeId: string) => `${storesPath(accountId)}/${encodeURIComponent(storeId)}/secrets`;
-const secretPath = (accountId: string, storeId: string, secretId: string) =>
-  `${secretsPath(accountId, storeId)}/${encodeURIComponent(secretId)}`;
+const secretPath = (accountId: string, storeId: string, secretId: string) => `${secretsPath(accountId, storeId)}/${encodeURIComponent(secretId)}`;
 
 export async function listStores(api: ApiSettings, accountId: string): Promise<Store[]> {
   return cfListAll(api, { path: storesPath(accountId), schema: z.array(Store) });
@@ -82,12 +88,7 @@ export async function deleteStore(api: ApiSettings, accountId: string, storeId: 
   });
 }
 
-export async function listSecrets(
-  api: ApiSettings,
-  accountId: string,
-  storeId: string,
-  filter: { search?: string } = {},
-): Promise<Secret[]> {
+export async function listSecrets(api: ApiSettings, accountId: string, storeId: string, filter: { search?: string } = {}): Promise<Secret[]> {
   return cfListAll(api, { path: secretsPath(accountId, storeId), query: { search: filter.search }, schema: z.array(Secret) });
 }
 
@@ -147,13 +148,7 @@ export interface SecretPatch {
   comment?: string;
 }
 
-export async function patchSecret(
-  api: ApiSettings,
-  accountId: string,
-  storeId: string,
-  secretId: string,
-  patch: SecretPatch,
-): Promise<Secret> {
+export async function patchSecret(api: ApiSettings, accountId: string, storeId: string, secretId: string, patch: SecretPatch): Promise<Secret> {
   return (await cfRequest(api, { method: "PATCH", path: secretPath(accountId, storeId, secretId), json: patch, schema: Secret })).result;
 }
 
@@ -172,13 +167,7 @@ export interface DuplicateSecret {
  * Copies a secret's value into a new secret: Cloudflare copies it, nobody reads it
  * (see {@link createOnce} for an unknown outcome).
  */
-export async function duplicateSecret(
-  api: ApiSettings,
-  accountId: string,
-  storeId: string,
-  sourceId: string,
-  copy: DuplicateSecret,
-): Promise<Secret> {
+export async function duplicateSecret(api: ApiSettings, accountId: string, storeId: string, sourceId: string, copy: DuplicateSecret): Promise<Secret> {
   const json = { name: copy.name, scopes: copy.scopes, comment: copy.comment ?? "" };
   return createOnce(
     async () => (await cfRequest(api, { method: "POST", path: `${secretPath(accountId, storeId, sourceId)}/duplicate`, json, schema: Secret })).result,

@@ -5,6 +5,9 @@
  * Worker) instead of one each.
  */
 
+/** A batch: at least one item. */
+export type NonEmpty<T> = [T, ...T[]];
+
 /** What a batch gives each of its items: a result, or the item's own error. */
 export type Outcome<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
@@ -36,7 +39,7 @@ export class Batcher<T, R> {
   private readonly running = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly run: (key: string, items: T[]) => Promise<Array<Outcome<R>>>,
+    private readonly run: (key: string, items: NonEmpty<T>) => Promise<Array<Outcome<R>>>,
     private readonly options: BatchOptions,
   ) {}
 
@@ -57,7 +60,10 @@ export class Batcher<T, R> {
     this.firstQueuedAt.set(key, first);
     clearTimeout(this.timers.get(key));
     const wait = Math.max(0, Math.min(this.options.windowMs, first + this.options.maxWaitMs - Date.now()));
-    this.timers.set(key, setTimeout(() => this.flush(key), wait));
+    this.timers.set(
+      key,
+      setTimeout(() => this.flush(key), wait),
+    );
   }
 
   private flush(key: string): void {
@@ -81,9 +87,10 @@ export class Batcher<T, R> {
 
   private async runBatch(key: string): Promise<void> {
     const batch = (this.queues.get(key) ?? []).splice(0, this.options.maxItems);
-    if (batch.length === 0) return;
+    const [first, ...rest] = batch;
+    if (!first) return;
     try {
-      const outcomes = await this.run(key, batch.map((p) => p.item));
+      const outcomes = await this.run(key, [first.item, ...rest.map((p) => p.item)]);
       batch.forEach((p, i) => {
         const o = outcomes[i];
         if (o?.ok) p.resolve(o.value);

@@ -12,8 +12,11 @@ export interface StackConfig {
 
 let stackConfig: StackConfig | undefined;
 
-/** Called by every resource's shim from the host's `configure(req)`. */
-export function setStackConfig(config: StackConfig | undefined): void {
+/**
+ * Keeps the stack config the host handed to `configure` (see `configure` in `./index.ts`, which
+ * every resource's shim calls); settings are read from it at call time.
+ */
+export function rememberStackConfig(config: StackConfig | undefined): void {
   stackConfig = config;
 }
 
@@ -65,8 +68,7 @@ export function resolveSettings(resourceAccountId?: string): Settings {
       "No Cloudflare account id. Set the resource's `accountId`, or `pulumi config set cloudflare-secrets-store:accountId <id>`, or the CLOUDFLARE_ACCOUNT_ID environment variable.",
     );
   }
-  const baseUrl =
-    fromConfig("cloudflare-secrets-store:apiBaseUrl") ?? fromEnv("CLOUDFLARE_API_BASE_URL") ?? CLOUDFLARE_API_BASE_URL;
+  const baseUrl = fromConfig("cloudflare-secrets-store:apiBaseUrl") ?? fromEnv("CLOUDFLARE_API_BASE_URL") ?? CLOUDFLARE_API_BASE_URL;
   return { api: { apiToken, baseUrl, rateBudget: rateBudget() }, accountId };
 }
 
@@ -94,7 +96,10 @@ function rateBudget(): RateBudget {
   const raw = fromConfig("cloudflare-secrets-store:rateLimit");
   const match = raw === undefined ? undefined : /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(raw);
   if (raw !== undefined && !match) {
-    throw new ConfigError("", `\`cloudflare-secrets-store:rateLimit\` is "${raw}"; write it as "<requests>/<seconds>", for example "1200/300" (Cloudflare's limit).`);
+    throw new ConfigError(
+      "",
+      `\`cloudflare-secrets-store:rateLimit\` is "${raw}"; write it as "<requests>/<seconds>", for example "1200/300" (Cloudflare's limit).`,
+    );
   }
   return match ? { requests: Math.max(1, Number(match[1])), windowMs: Math.max(1, Number(match[2])) * 1000 } : CLOUDFLARE_RATE_BUDGET;
 }

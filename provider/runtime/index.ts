@@ -7,13 +7,13 @@ import * as secretsStore from "./secrets-store";
 import * as storeSecret from "./store-secret";
 import * as workerSecretBinding from "./worker-secret-binding";
 import * as workerSecretBindings from "./worker-secret-bindings";
-import { setStackConfig, type StackConfig } from "./config";
+import { rememberStackConfig, type StackConfig } from "./config";
 import { scrubbed } from "./failures";
 import { isClaimed, type ResourceKindName } from "./plan";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
 export function configure(req: { config: StackConfig }): void {
-  setStackConfig(req.config);
+  rememberStackConfig(req.config);
 }
 
 type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBinding | typeof workerSecretBindings | typeof previousSecretCopy;
@@ -25,13 +25,13 @@ type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBind
  *   `pulumi up --replace`) must not lose it when the engine deletes the resource it replaces;
  * - no error leaves with a secret value in it (see {@link scrubbed}).
  */
-const asProvider = (kind: ResourceKindName, m: Module) => ({
+const asProvider = <Props>(kind: ResourceKindName, m: Module & { remove: (id: string, props: Props) => Promise<void> }) => ({
   check: scrubbed(m.check),
   diff: scrubbed(m.diff),
   create: scrubbed(m.create),
   read: scrubbed(m.read),
   update: scrubbed(m.update),
-  delete: scrubbed(async (id: string, props: Parameters<Module["remove"]>[1]) => {
+  delete: scrubbed(async (id: string, props: Props) => {
     if (!isClaimed(kind, id)) await m.remove(id, props);
   }),
 });

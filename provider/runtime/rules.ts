@@ -9,8 +9,7 @@ import { accountIdFor, ConfigError, resolveSettings, type Settings } from "./con
 /** The engine's placeholder for a value not known yet (preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-export const isUnknown = (v: unknown): boolean =>
-  v === UNKNOWN || (Array.isArray(v) && v.some(isUnknown));
+export const isUnknown = (v: unknown): boolean => v === UNKNOWN || (Array.isArray(v) && v.some(isUnknown));
 
 export interface CheckFailure {
   property: string;
@@ -58,13 +57,7 @@ export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * Reads `news[key]` with a zod schema. Unknown values (preview) pass as `undefined`; a wrong type
  * adds a failure naming the property and the expected type.
  */
-export function field<T>(
-  news: Record<string, unknown>,
-  key: string,
-  schema: z.ZodType<T>,
-  failures: CheckFailure[],
-  expected: string,
-): T | undefined {
+export function field<T>(news: Record<string, unknown>, key: string, schema: z.ZodType<T>, failures: CheckFailure[], expected: string): T | undefined {
   const raw = news[key];
   if (isUnknown(raw)) return undefined;
   const parsed = schema.safeParse(raw);
@@ -142,7 +135,7 @@ export function badCharacters(text: string, allowed: RegExp): string {
 }
 
 function describeChar(ch: string): string {
-  const cp = ch.codePointAt(0)!;
+  const cp = ch.codePointAt(0) ?? 0;
   const code = `U+${cp.toString(16).toUpperCase().padStart(4, "0")}`;
   if (ch === " ") return `a space (${code})`;
   if (/^[\x21-\x7e]$/.test(ch)) return `"${ch}"`;
@@ -167,11 +160,11 @@ export function encodingProblem(property: string, text: string): string | undefi
   return undefined;
 }
 
-
 /** Checks a secret name; returns a failure reason or undefined. The reason never repeats the name. */
 export function secretNameProblem(property: string, name: string): string | undefined {
   if (name.length === 0) return `\`${property}\` must not be empty. Use letters, digits, \`_\` and \`-\`, for example "stripe_api_key".`;
-  if (name.length > MAX_SECRET_NAME_LENGTH) return `\`${property}\` is ${name.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten it.`;
+  if (name.length > MAX_SECRET_NAME_LENGTH)
+    return `\`${property}\` is ${name.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten it.`;
   if (!SECRET_NAME.test(name)) {
     return `\`${property}\` may only contain letters, digits, \`_\` and \`-\` (no spaces, dots or slashes); it has ${badCharacters(name, /[A-Za-z0-9_-]/)}. Replace those, for example with \`_\`.`;
   }
@@ -180,7 +173,8 @@ export function secretNameProblem(property: string, name: string): string | unde
 
 /** Checks a store name (the same characters as a secret name, 1–255 of them). */
 export function storeNameProblem(name: string): string | undefined {
-  if (name.length === 0) return '`name` must not be empty. Use letters, digits, `_` and `-`, for example "default_secrets_store" (the store Cloudflare creates for an account).';
+  if (name.length === 0)
+    return '`name` must not be empty. Use letters, digits, `_` and `-`, for example "default_secrets_store" (the store Cloudflare creates for an account).';
   if (name.length > MAX_STORE_NAME_LENGTH) return `\`name\` is ${name.length} characters long; at most ${MAX_STORE_NAME_LENGTH} are allowed. Shorten it.`;
   if (!SECRET_NAME.test(name)) {
     return `\`name\` may only contain letters, digits, \`_\` and \`-\`; it has ${badCharacters(name, /[A-Za-z0-9_-]/)}. Use the store's name as the dashboard shows it, for example "default_secrets_store".`;
@@ -192,7 +186,8 @@ export function storeNameProblem(name: string): string | undefined {
 export function bindingNameProblem(name: string): string | undefined {
   const how = 'Use letters, digits, `_` or `$`, not starting with a digit, for example "STRIPE_KEY".';
   if (name.length === 0) return `\`bindingName\` must not be empty: the Worker reads the secret as \`env.<bindingName>\`. ${how}`;
-  if (name.length > MAX_BINDING_NAME_LENGTH) return `\`bindingName\` is ${name.length} characters long; at most ${MAX_BINDING_NAME_LENGTH} are allowed. Shorten it.`;
+  if (name.length > MAX_BINDING_NAME_LENGTH)
+    return `\`bindingName\` is ${name.length} characters long; at most ${MAX_BINDING_NAME_LENGTH} are allowed. Shorten it.`;
   if (!BINDING_NAME.test(name)) {
     const where = /^[0-9]/.test(name) ? "it starts with a digit" : `it has ${badCharacters(name, /[A-Za-z0-9_$]/)}`;
     return `\`bindingName\` is not a JavaScript identifier (${where}), so the Worker could not read \`env.<bindingName>\`. ${how}`;
@@ -216,7 +211,8 @@ export function scriptNameProblem(name: string): string | undefined {
 
 /** Checks a comment: at most 1,024 characters, well-formed, no control characters but tab and newline. */
 export function commentProblem(comment: string): string | undefined {
-  if (comment.length > MAX_COMMENT_LENGTH) return `\`comment\` is ${comment.length} characters long; at most ${MAX_COMMENT_LENGTH} are allowed. Shorten it (it is a note shown in the dashboard).`;
+  if (comment.length > MAX_COMMENT_LENGTH)
+    return `\`comment\` is ${comment.length} characters long; at most ${MAX_COMMENT_LENGTH} are allowed. Shorten it (it is a note shown in the dashboard).`;
   const encoding = encodingProblem("comment", comment);
   if (encoding) return encoding;
   // eslint-disable-next-line no-control-regex
@@ -239,7 +235,10 @@ export function normalizeScopes(property: string, scopes: string[], failures: Ch
       const near = s.trim().toLowerCase().replace(/-/g, "_");
       const hint = known(near) ? ` Write it exactly "${near}" (lowercase, no spaces).` : "";
       const shown = s.length <= 32 && /^[\x20-\x7e]*$/.test(s) ? ` "${s}"` : "";
-      failures.push({ property, reason: `\`${property}\` has an unknown scope${shown} (item ${i + 1}).${hint} Use any of: ${SCOPES.join(", ")} (\`ai-gateway\` is accepted as \`ai_gateway\`).` });
+      failures.push({
+        property,
+        reason: `\`${property}\` has an unknown scope${shown} (item ${i + 1}).${hint} Use any of: ${SCOPES.join(", ")} (\`ai-gateway\` is accepted as \`ai_gateway\`).`,
+      });
       return;
     }
     if (out.has(scope)) {
@@ -260,8 +259,10 @@ export function normalizeScopes(property: string, scopes: string[], failures: Ch
 /** Checks a value's size in UTF-8 bytes against the documented and the API limit. */
 export function valueSizeProblem(value: string, allowLargeValue: boolean): string | undefined {
   const bytes = Buffer.byteLength(value, "utf8");
-  if (bytes === 0) return "`value` must not be empty: Cloudflare refuses an empty secret. Pass the secret's value (for example from `cfg.requireSecret(...)`), or check that the config key or environment variable it comes from is set.";
-  if (value.trim() === "") return "`value` is only whitespace, which is never a real secret: the config key or environment variable it comes from is probably wrong. Pass the secret's value.";
+  if (bytes === 0)
+    return "`value` must not be empty: Cloudflare refuses an empty secret. Pass the secret's value (for example from `cfg.requireSecret(...)`), or check that the config key or environment variable it comes from is set.";
+  if (value.trim() === "")
+    return "`value` is only whitespace, which is never a real secret: the config key or environment variable it comes from is probably wrong. Pass the secret's value.";
   const encoding = encodingProblem("value", value);
   if (encoding) return encoding;
   if (bytes > API_VALUE_BYTES) {
@@ -321,7 +322,10 @@ export function apiCheckFailure(err: unknown, ctx: CheckContext): CheckFailure {
     };
   }
   if (err.status === 404) {
-    return { property: accountProperty, reason: `Cloudflare does not know ${account} ${seen}. ${setAccount}: it is the 32-character id in the dashboard's URL.` };
+    return {
+      property: accountProperty,
+      reason: `Cloudflare does not know ${account} ${seen}. ${setAccount}: it is the 32-character id in the dashboard's URL.`,
+    };
   }
   return { property: "", reason: err.message };
 }
@@ -330,7 +334,12 @@ export function apiCheckFailure(err: unknown, ctx: CheckContext): CheckFailure {
 export function accountIdOf(news: Record<string, unknown>, failures: CheckFailure[]): string | undefined {
   const accountId = field(news, "accountId", z.string().optional(), failures, "a Cloudflare account id (32 hexadecimal characters)");
   if (accountId === undefined) return undefined;
-  const problem = idProblem("accountId", accountId, "a Cloudflare account id", "the id from the dashboard's URL, or leave `accountId` out to use the stack's `cloudflare-secrets-store:accountId`");
+  const problem = idProblem(
+    "accountId",
+    accountId,
+    "a Cloudflare account id",
+    "the id from the dashboard's URL, or leave `accountId` out to use the stack's `cloudflare-secrets-store:accountId`",
+  );
   if (problem) {
     failures.push({ property: "accountId", reason: problem });
     return undefined;

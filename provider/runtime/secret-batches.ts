@@ -6,7 +6,7 @@
 import * as api from "../api/secrets-store";
 import { CloudflareApiError } from "../api/error";
 import { forgetSecret, noteSecret } from "./account-view";
-import { Batcher, outcome, type Outcome } from "./batch";
+import { Batcher, outcome, type NonEmpty, type Outcome } from "./batch";
 import type { Settings } from "./config";
 
 interface CreateItem {
@@ -40,15 +40,20 @@ export function deleteSecret(settings: Settings, storeId: string, id: string): P
   return deletes.add(`${settings.accountId}/${storeId}`, { settings, storeId, id });
 }
 
-async function createBatch(items: CreateItem[]): Promise<Array<Outcome<api.Secret>>> {
-  const { settings, storeId } = items[0]!;
+async function createBatch(items: NonEmpty<CreateItem>): Promise<Array<Outcome<api.Secret>>> {
+  const { settings, storeId } = items[0];
   const one = (item: CreateItem) => outcome(() => api.createSecret(settings.api, settings.accountId, storeId, item.secret));
   let results: Array<Outcome<api.Secret>>;
   if (items.length === 1) {
-    results = [await one(items[0]!)];
+    results = [await one(items[0])];
   } else {
     try {
-      const created = await api.createSecrets(settings.api, settings.accountId, storeId, items.map((i) => i.secret));
+      const created = await api.createSecrets(
+        settings.api,
+        settings.accountId,
+        storeId,
+        items.map((i) => i.secret),
+      );
       results = created.map((value) => ({ ok: true, value }));
     } catch (err) {
       // All or nothing. When the outcome is unknown, what landed is looked up by name (preview
@@ -58,22 +63,32 @@ async function createBatch(items: CreateItem[]): Promise<Array<Outcome<api.Secre
         err instanceof CloudflareApiError && err.outcomeUnknown
           ? new Map((await api.listSecrets(settings.api, settings.accountId, storeId)).map((s) => [s.name, s]))
           : new Map<string, api.Secret>();
-      results = await Promise.all(items.map((i) => (landed.has(i.secret.name) ? { ok: true as const, value: landed.get(i.secret.name)! } : one(i))));
+      results = await Promise.all(
+        items.map((i) => {
+          const found = landed.get(i.secret.name);
+          return found ? { ok: true as const, value: found } : one(i);
+        }),
+      );
     }
   }
   for (const r of results) if (r.ok) noteSecret(settings, r.value);
   return results;
 }
 
-async function deleteBatch(items: DeleteItem[]): Promise<Array<Outcome<void>>> {
-  const { settings, storeId } = items[0]!;
+async function deleteBatch(items: NonEmpty<DeleteItem>): Promise<Array<Outcome<void>>> {
+  const { settings, storeId } = items[0];
   const one = (item: DeleteItem) => outcome(() => api.deleteSecret(settings.api, settings.accountId, storeId, item.id));
   let results: Array<Outcome<void>>;
   if (items.length === 1) {
-    results = [await one(items[0]!)];
+    results = [await one(items[0])];
   } else {
     try {
-      await api.deleteSecrets(settings.api, settings.accountId, storeId, items.map((i) => i.id));
+      await api.deleteSecrets(
+        settings.api,
+        settings.accountId,
+        storeId,
+        items.map((i) => i.id),
+      );
       results = items.map(() => ({ ok: true, value: undefined }));
     } catch {
       // The bulk delete fails whole when one id is already gone: delete one by one then.

@@ -4,7 +4,7 @@ import { z } from "zod";
 import * as api from "../api/secrets-store";
 import { ignoreNotFound } from "../api/error";
 import { maxStoresPerAccount, resolveSettings } from "./config";
-import { accountReplaces, asCheckFailure, GONE } from "./failures";
+import { accountReplaces, GONE } from "./failures";
 import { claim, isOwnedStore, planOwnedStore, planStoreId } from "./plan";
 import * as view from "./account-view";
 import {
@@ -20,9 +20,20 @@ import {
   type CheckFailure,
 } from "./rules";
 
-type Props = Record<string, any>;
+/** What a program passes, unchecked (during preview, any value may be the unknown sentinel). */
+type ProgramInputs = Record<string, unknown>;
 
-export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+/** The checked inputs (what {@link check} returns) and, after create/read/update, the outputs too. */
+type StoreState = {
+  name: string;
+  adopt: boolean;
+  forceDestroy: boolean;
+  accountId?: string;
+  created?: string;
+  modified?: string;
+};
+
+export async function check(olds: Partial<StoreState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("SecretsStore", news, failures);
   const name = field(news, "name", z.string(), failures, 'the store\'s name, for example "default_secrets_store"');
@@ -31,7 +42,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   const adopt = field(news, "adopt", z.boolean().optional(), failures, "true or false") ?? false;
   const forceDestroy = field(news, "forceDestroy", z.boolean().optional(), failures, "true or false") ?? false;
   const accountId = accountIdOf(news, failures);
-  const inputs: Props = { name: news.name, adopt, forceDestroy };
+  const inputs: ProgramInputs = { name: news.name, adopt, forceDestroy };
   if (news.accountId !== undefined) inputs.accountId = news.accountId;
 
   const isNew = olds.name === undefined || olds.name !== name;
@@ -51,11 +62,11 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
           });
         } else if (same) {
           planStoreId(settings.accountId, same.id);
-        } else if (others.length >= maxStoresPerAccount()) {
+        } else if (others[0] && others.length >= maxStoresPerAccount()) {
           const list = others.map((s) => `"${s.name}" (id ${s.id})`).join(", ");
           failures.push({
             property: "name",
-            reason: `Creating store "${name}" would exceed the account's limit of ${maxStoresPerAccount()} store(s): it already has ${list}. Manage that store instead with \`name: "${others[0]!.name}", adopt: true\`.`,
+            reason: `Creating store "${name}" would exceed the account's limit of ${maxStoresPerAccount()} store(s): it already has ${list}. Manage that store instead with \`name: "${others[0].name}", adopt: true\`.`,
           });
         }
       }
@@ -66,7 +77,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   return { inputs: definedOnly(inputs), failures };
 }
 
-export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: StoreState, news: StoreState): Promise<pulumi.dynamic.DiffResult> {
   const replaces = accountReplaces(olds, news);
   if (news.name !== olds.name) replaces.push("name");
   const changes = replaces.length > 0 || news.adopt !== olds.adopt || news.forceDestroy !== olds.forceDestroy;
@@ -74,11 +85,11 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
   return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
 }
 
-function outputsOf(inputs: Props, accountId: string, store: api.Store): Props {
+function outputsOf(inputs: StoreState, accountId: string, store: api.Store): StoreState {
   return { ...inputs, accountId, name: store.name, created: store.created, modified: store.modified };
 }
 
-export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
+export async function create(inputs: StoreState): Promise<pulumi.dynamic.CreateResult> {
   const settings = resolveSettings(inputs.accountId);
   let store: api.Store | undefined;
   if (inputs.adopt) store = (await view.listStores(settings)).find((s) => s.name === inputs.name);
@@ -90,23 +101,28 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   return { id: store.id, outs: outputsOf(inputs, settings.accountId, store) };
 }
 
-export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, props: StoreState): Promise<pulumi.dynamic.ReadResult> {
   const settings = resolveSettings(props.accountId);
   const store = await ignoreNotFound(api.getStore(settings.api, settings.accountId, id));
   return store ? { id, props: outputsOf(props, settings.accountId, store) } : GONE;
 }
 
-export async function update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(_id: string, olds: StoreState, news: StoreState): Promise<pulumi.dynamic.UpdateResult> {
   return { outs: { ...olds, adopt: news.adopt, forceDestroy: news.forceDestroy } };
 }
 
-export async function remove(id: string, props: Props): Promise<void> {
+export async function remove(id: string, props: StoreState): Promise<void> {
   const settings = resolveSettings(props.accountId);
   const secrets = await view.storeSecrets(settings, id);
   if (!secrets) return;
   if (secrets.length > 0 && !props.forceDestroy) {
+    const names =
+      secrets
+        .slice(0, 5)
+        .map((s) => s.name)
+        .join(", ") + (secrets.length > 5 ? ", …" : "");
     throw new Error(
-      `Store "${props.name}" (${id}) still holds ${secrets.length} secret(s) (${secrets.slice(0, 5).map((s) => s.name).join(", ")}${secrets.length > 5 ? ", …" : ""}); it was not deleted. Delete those secrets first, or set \`forceDestroy: true\` on the store (and run \`pulumi up\`) to delete them with it.`,
+      `Store "${props.name}" (${id}) still holds ${secrets.length} secret(s) (${names}); it was not deleted. Delete those secrets first, or set \`forceDestroy: true\` on the store (and run \`pulumi up\`) to delete them with it.`,
     );
   }
   await ignoreNotFound(api.deleteStore(settings.api, settings.accountId, id, secrets.length > 0));

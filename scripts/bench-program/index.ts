@@ -18,7 +18,12 @@ for (let i = 0; i < count; i++) {
     scopes: ["workers"],
   });
   if (shape === "per-binding") {
-    new WorkerSecretBinding(`binding-${i}`, { scriptName: `bench-worker-${i % workers}`, bindingName: `SECRET_${i}`, storeId: store.id, secretName: secret.name });
+    new WorkerSecretBinding(`binding-${i}`, {
+      scriptName: `bench-worker-${i % workers}`,
+      bindingName: `SECRET_${i}`,
+      storeId: store.id,
+      secretName: secret.name,
+    });
   } else {
     byWorker[i % workers]![`SECRET_${i}`] = secret.name;
   }

@@ -45,7 +45,11 @@ describe("every example through the real pulumi CLI against the emulator", () =>
 
   it("basic: adopts the store, creates two secrets, binds one; values only in the default provider's encrypted config", async () => {
     const secrets = { stripeKey: "sk_basic_stripe_1", openaiKey: "sk_basic_openai_1" };
-    stack = await CliStack.start("basic", { ...STORE, workers: [{ name: "api-worker", bindings: [{ type: "plain_text", name: "MODE", text: "prod" }] }] }, { secrets });
+    stack = await CliStack.start(
+      "basic",
+      { ...STORE, workers: [{ name: "api-worker", bindings: [{ type: "plain_text", name: "MODE", text: "prod" }] }] },
+      { secrets },
+    );
     const runs = await lifecycle();
     expect(changes(runs[1]!).sort()).toEqual(["create api-stripe", "create main", "create openai", "create stripe"]);
     expect(await stack.bindingSha256("api-worker", "STRIPE_KEY")).toBe(sha256(secrets.stripeKey));
@@ -71,7 +75,11 @@ describe("every example through the real pulumi CLI against the emulator", () =>
     const workers = ["api-worker", "billing-worker", "cron-worker"].map((name) => ({ name, bindings: [] }));
     stack = await CliStack.start("shared-credential", { ...STORE, workers }, { secrets: { dbPassword: "pg-shared-password-1" } });
     await lifecycle();
-    const bound = [["api-worker", "DB_PASSWORD"], ["billing-worker", "DATABASE_PASSWORD"], ["cron-worker", "PG_PASSWORD"]] as const;
+    const bound = [
+      ["api-worker", "DB_PASSWORD"],
+      ["billing-worker", "DATABASE_PASSWORD"],
+      ["cron-worker", "PG_PASSWORD"],
+    ] as const;
     for (const [w, b] of bound) expect(await stack.bindingSha256(w, b)).toBe(sha256("pg-shared-password-1"));
 
     await stack.configure({}, { dbPassword: "pg-shared-password-2" });

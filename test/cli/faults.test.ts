@@ -25,8 +25,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { EmulatorSeed } from "../../emulator";
 import type { Deployment } from "../../tools/pulumi-cli";
 import { sha256 } from "../rig/bytes";
-import type { RequestLogEntry } from "../rig/emulator-client";
-import { REPO_ROOT } from "../rig/package";
+import type { RequestLogEntry } from "../../tools/emulator-client";
+import { REPO_ROOT } from "../../tools/packed-package";
 import {
   copyOf,
   failuresOf,

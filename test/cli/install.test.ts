@@ -3,7 +3,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../rig/package";
+import { REPO_ROOT } from "../../tools/packed-package";
 
 describe("tools/install-pulumi-cli.sh", () => {
   it("with neither a pulumi CLI nor Go, fails and says how to get one", () => {

@@ -22,7 +22,10 @@ describe("messages through the real pulumi CLI: named, nothing written, no value
 
   beforeAll(async () => {
     stack = await SpecStack.start(
-      { stores: [{ name: "default_secrets_store", id: STORE }], secrets: [{ store: STORE, name: "source", value: "source-value-for-copies", scopes: ["workers"] }] },
+      {
+        stores: [{ name: "default_secrets_store", id: STORE }],
+        secrets: [{ store: STORE, name: "source", value: "source-value-for-copies", scopes: ["workers"] }],
+      },
       { env: { MESSAGES_SECRET: VALUE } },
     );
   }, 120_000);
@@ -37,12 +40,42 @@ describe("messages through the real pulumi CLI: named, nothing written, no value
   });
 
   const cases: Array<[string, SpecRaw, Record<string, string>, RegExp, string[]]> = [
-    ["a missing storeId (was: `Unexpected struct type.`)", raw({ storeId: undefined }, "v"), { v: "value-for-a-missing-store" }, /`storeId` is required: it must be the id of a store, for example `store.id`/, []],
-    ["a 10,000-character name", raw({ name: LONG_NAME }, "v"), { v: "value-for-a-long-name" }, /`name` is 10000 characters long; at most 255 are allowed\. Shorten it\./, []],
-    ["an unknown extra property (a typo)", raw({ scope: ["workers"] }, "v"), { v: "value-for-a-typo" }, /`scope` is not an argument of StoreSecret\. Remove it/, []],
-    ["a duplicateOf source that does not exist (was: found only at up)", raw({ duplicateOf: { secretId: "d".repeat(32) } }), {}, /`duplicateOf.secretId` d{32} is not a secret in store/, []],
+    [
+      "a missing storeId (was: `Unexpected struct type.`)",
+      raw({ storeId: undefined }, "v"),
+      { v: "value-for-a-missing-store" },
+      /`storeId` is required: it must be the id of a store, for example `store.id`/,
+      [],
+    ],
+    [
+      "a 10,000-character name",
+      raw({ name: LONG_NAME }, "v"),
+      { v: "value-for-a-long-name" },
+      /`name` is 10000 characters long; at most 255 are allowed\. Shorten it\./,
+      [],
+    ],
+    [
+      "an unknown extra property (a typo)",
+      raw({ scope: ["workers"] }, "v"),
+      { v: "value-for-a-typo" },
+      /`scope` is not an argument of StoreSecret\. Remove it/,
+      [],
+    ],
+    [
+      "a duplicateOf source that does not exist (was: found only at up)",
+      raw({ duplicateOf: { secretId: "d".repeat(32) } }),
+      {},
+      /`duplicateOf.secretId` d{32} is not a secret in store/,
+      [],
+    ],
     // The engine prints the value of the property a failure names, redacted when it is secret.
-    ["a secret pasted into `name` by mistake (marked secret)", raw({ name: "sk_live/Zm9v+YmFy=" }, "v", ["name"]), { v: "value-for-a-pasted-name" }, /`name` may only contain letters, digits, `_` and `-`/, ["sk_live/Zm9v+YmFy="]],
+    [
+      "a secret pasted into `name` by mistake (marked secret)",
+      raw({ name: "sk_live/Zm9v+YmFy=" }, "v", ["name"]),
+      { v: "value-for-a-pasted-name" },
+      /`name` may only contain letters, digits, `_` and `-`/,
+      ["sk_live/Zm9v+YmFy="],
+    ],
     // A lone surrogate (a string cut inside an emoji) cannot be encoded: the SDK's protobuf encoder
     // drops it on the way to the engine, so without a check in the program the secret would be
     // created with other text than the program's, silently.
@@ -63,13 +96,26 @@ describe("messages through the real pulumi CLI: named, nothing written, no value
       const reasons = errs.map((e) => e.message.split("has a problem:").slice(1).join("")).join("\n");
       expect(leaks(reasons, [...hidden, LONG_NAME.slice(0, 300)])).toEqual([]);
       // (The raw arguments themselves sit in this test's plain stack config, which `--json` prints.)
-      expect(leaks(errs.map((e) => e.message).join("\n") + preview.result.stderr, hidden.filter((h) => h.startsWith("sk_")))).toEqual([]);
-      expect(leaks(text(preview.result), Object.values(values).filter((v) => v.length >= 6))).toEqual([]);
+      expect(
+        leaks(
+          errs.map((e) => e.message).join("\n") + preview.result.stderr,
+          hidden.filter((h) => h.startsWith("sk_")),
+        ),
+      ).toEqual([]);
+      expect(
+        leaks(
+          text(preview.result),
+          Object.values(values).filter((v) => v.length >= 6),
+        ),
+      ).toEqual([]);
     }, 120_000);
   }
 
   it("an error that echoes the request body: the value is in no output, no export and no file", async () => {
-    await stack.apply({ stores: [], secrets: [{ key: "echoed", name: "echoed", storeId: STORE, valueFromEnv: "MESSAGES_SECRET", scopes: ["workers"] }], bindings: [] }, {});
+    await stack.apply(
+      { stores: [], secrets: [{ key: "echoed", name: "echoed", storeId: STORE, valueFromEnv: "MESSAGES_SECRET", scopes: ["workers"] }], bindings: [] },
+      {},
+    );
     await stack.cli.hook("/__emulator/faults", { method: "POST", body: { method: "POST", path: `/stores/${STORE}/secrets$`, mode: "echo", times: 10 } });
     const failed = await stack.cli.up();
     await stack.cli.hook("/__emulator/faults", { method: "DELETE" });

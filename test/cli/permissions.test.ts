@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leaks } from "../rig/bytes";
-import type { RequestLogEntry } from "../rig/emulator-client";
+import type { RequestLogEntry } from "../../tools/emulator-client";
 import { failuresOf, hexId, SpecStack, type Spec } from "./spec-stack";
 
 const STORE = hexId("permissions-store");
@@ -34,7 +34,14 @@ describe("tokens without the permission or the account: named in the message, no
   beforeAll(async () => {
     stack = await SpecStack.start(
       { stores: [{ name: "default_secrets_store", id: STORE }], workers: [{ name: WORKER, bindings: [{ type: "plain_text", name: "MODE", text: "prod" }] }] },
-      { emulator: { tokens: [{ token: EDIT, permission: "edit" }, { token: READ, permission: "read" }] } },
+      {
+        emulator: {
+          tokens: [
+            { token: EDIT, permission: "edit" },
+            { token: READ, permission: "read" },
+          ],
+        },
+      },
     );
     await stack.apply(spec("a", false), VALUES);
     const up = await stack.cli.up();

@@ -7,8 +7,8 @@
  */
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RequestLogEntry } from "../rig/emulator-client";
-import { REPO_ROOT } from "../rig/package";
+import type { RequestLogEntry } from "../../tools/emulator-client";
+import { REPO_ROOT } from "../../tools/packed-package";
 import { CliStack, errors } from "./stack";
 
 const SECRETS = 100;

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import type { EmulatorSeed } from "../../emulator";
 import type { Deployment } from "../../tools/pulumi-cli";
 import { sha256 } from "../rig/bytes";
-import type { RequestLogEntry } from "../rig/emulator-client";
+import type { RequestLogEntry } from "../../tools/emulator-client";
 import { CliStack, type StartOptions } from "./stack";
 
 export const SPEC_PROGRAM = path.join(__dirname, "programs", "spec");
@@ -199,10 +199,16 @@ export class SpecStack {
         }
         const sha = await this.cli.secretSha256(s.id);
         const want = Array.isArray(w.sha) ? w.sha : [w.sha];
-        if (!want.includes(sha)) problems.push({ where: store.name, what: `secret "${name}" holds the wrong value (sha256 ${sha.slice(0, 12)}…, want ${want.map((x) => `${x.slice(0, 12)}…`).join(" or ")})` });
-        if ([...s.scopes].sort().join(",") !== [...w.scopes].sort().join(",")) problems.push({ where: store.name, what: `secret "${name}" has scopes [${s.scopes}], want [${w.scopes}]` });
+        if (!want.includes(sha))
+          problems.push({
+            where: store.name,
+            what: `secret "${name}" holds the wrong value (sha256 ${sha.slice(0, 12)}…, want ${want.map((x) => `${x.slice(0, 12)}…`).join(" or ")})`,
+          });
+        if ([...s.scopes].sort().join(",") !== [...w.scopes].sort().join(","))
+          problems.push({ where: store.name, what: `secret "${name}" has scopes [${s.scopes}], want [${w.scopes}]` });
         const commentOk = typeof w.comment === "string" ? s.comment === w.comment : w.comment.test(s.comment);
-        if (!commentOk) problems.push({ where: store.name, what: `secret "${name}" has comment ${JSON.stringify(s.comment.slice(0, 80))}, want ${String(w.comment)}` });
+        if (!commentOk)
+          problems.push({ where: store.name, what: `secret "${name}" has comment ${JSON.stringify(s.comment.slice(0, 80))}, want ${String(w.comment)}` });
       }
       for (const s of store.secrets) {
         liveIds.add(s.id);
@@ -228,10 +234,15 @@ export class SpecStack {
           continue;
         }
         if (b.type !== w.type) problems.push({ where: worker, what: `binding ${name} is a ${String(b.type)}, want ${w.type}` });
-        if (w.secretName !== undefined && b.secret_name !== w.secretName) problems.push({ where: worker, what: `binding ${name} names secret ${String(b.secret_name)}, want ${w.secretName}` });
+        if (w.secretName !== undefined && b.secret_name !== w.secretName)
+          problems.push({ where: worker, what: `binding ${name} names secret ${String(b.secret_name)}, want ${w.secretName}` });
         const sha = await this.cli.bindingSha256(worker, name);
         const want = Array.isArray(w.sha) ? w.sha : [w.sha];
-        if (sha === undefined || !want.includes(sha)) problems.push({ where: worker, what: `binding ${name} yields ${sha ? `sha256 ${sha.slice(0, 12)}…` : "nothing"}, want ${want.map((x) => `${x.slice(0, 12)}…`).join(" or ")}` });
+        if (sha === undefined || !want.includes(sha))
+          problems.push({
+            where: worker,
+            what: `binding ${name} yields ${sha ? `sha256 ${sha.slice(0, 12)}…` : "nothing"}, want ${want.map((x) => `${x.slice(0, 12)}…`).join(" or ")}`,
+          });
       }
       for (const b of bindings) if (!(String(b.name) in want)) problems.push({ where: worker, what: `binding ${String(b.name)} exists but should not` });
     }
@@ -244,7 +255,11 @@ export class SpecStack {
 }
 
 /** An expected secret holding `value`. */
-export const holds = (value: string, scopes: string[] = ["workers"], comment: string | RegExp = ""): ExpectedSecret => ({ sha: sha256(value), scopes, comment });
+export const holds = (value: string, scopes: string[] = ["workers"], comment: string | RegExp = ""): ExpectedSecret => ({
+  sha: sha256(value),
+  scopes,
+  comment,
+});
 
 /** The comment a previous-value copy of `name` carries. */
 export const copyOf = (name: string): RegExp => new RegExp(`^previous value of ${name} \\(version \\d+\\)$`);
@@ -264,23 +279,5 @@ export function failuresOf(d: Deployment): Array<{ name: string; message: string
   return d.diagnostics.filter((x) => x.severity === "error").map((x) => ({ name: x.urn?.split("::").pop() ?? "", message: x.message }));
 }
 
-/** A seeded PRNG (mulberry32): the same seed gives the same sequence. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The seed of a randomised suite: `$envName` when set (to replay a run), else a fresh one. Printed either way. */
-export function suiteSeed(envName: string, suite: string): number {
-  const fromEnv = process.env[envName];
-  const seed = fromEnv !== undefined && fromEnv !== "" ? Number(fromEnv) : crypto.randomInt(1, 2 ** 31 - 1);
-  if (!Number.isInteger(seed)) throw new Error(`${envName} must be an integer seed (got ${fromEnv})`);
-  console.log(`${suite}: seed ${seed} (replay with ${envName}=${seed})`);
-  return seed;
-}
+/** Kept here too for the suites that import them from this module. */
+export { prng, suiteSeed } from "../rig/random";

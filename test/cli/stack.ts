@@ -7,8 +7,8 @@ import * as path from "node:path";
 import { startEmulator, type EmulatorOptions, type EmulatorSeed, type RunningEmulator } from "../../emulator";
 import { PulumiStack, type Deployment, type StackExport } from "../../tools/pulumi-cli";
 import { leaks } from "../rig/bytes";
-import { emulatorFetch, requestLog, type RequestLogEntry } from "../rig/emulator-client";
-import { REPO_ROOT, stageProgram } from "../rig/package";
+import { emulatorFetch, requestLog, type Json, type RequestLogEntry } from "../../tools/emulator-client";
+import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
 
 export const PASSPHRASE = "cli-test-passphrase";
 
@@ -41,9 +41,7 @@ export class CliStack {
     const source = path.isAbsolute(example) ? example : path.join(REPO_ROOT, "examples", example);
     const programDir = stageProgram(source);
     const viaEnv = options.env !== undefined;
-    const env = viaEnv
-      ? { CLOUDFLARE_API_TOKEN: emu.token, CLOUDFLARE_ACCOUNT_ID: emu.accountId, CLOUDFLARE_API_BASE_URL: emu.url, ...options.env }
-      : {};
+    const env = viaEnv ? { CLOUDFLARE_API_TOKEN: emu.token, CLOUDFLARE_ACCOUNT_ID: emu.accountId, CLOUDFLARE_API_BASE_URL: emu.url, ...options.env } : {};
     const pulumi = new PulumiStack({ programDir, stack: options.stack ?? "test", passphrase: PASSPHRASE, env });
     await pulumi.init();
     const stack = new CliStack(emu, programDir, pulumi);
@@ -77,7 +75,7 @@ export class CliStack {
     return this.pulumi.destroy(...args);
   }
 
-  hook<T = any>(urlPath: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+  hook<T = Json>(urlPath: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
     return emulatorFetch<T>(this.emu, urlPath, init);
   }
 
@@ -170,8 +168,13 @@ export class CliStack {
 
 /** The changes of a deployment as "op name", without unchanged resources, the stack and providers. */
 export const changes = (d: Deployment): string[] =>
-  d.steps.filter((s) => s.op !== "same" && !s.urn.includes("::pulumi:pulumi:Stack::") && !s.urn.includes("::pulumi:providers:")).map((s) => `${s.op} ${s.name}`);
+  d.steps
+    .filter((s) => s.op !== "same" && !s.urn.includes("::pulumi:pulumi:Stack::") && !s.urn.includes("::pulumi:providers:"))
+    .map((s) => `${s.op} ${s.name}`);
 
 /** The error messages of a deployment, one text. */
 export const errors = (d: Deployment): string =>
-  d.diagnostics.filter((x) => x.severity === "error").map((x) => `${x.urn ?? ""} ${x.message}`).join("\n") + d.stderr;
+  d.diagnostics
+    .filter((x) => x.severity === "error")
+    .map((x) => `${x.urn ?? ""} ${x.message}`)
+    .join("\n") + d.stderr;

@@ -6,7 +6,7 @@ import Cloudflare, { BadRequestError, ConflictError, NotFoundError, toFile } fro
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import { sha256, uploadForm } from "../emulator/helpers";
-import { emulatorFetch } from "../rig/emulator-client";
+import { emulatorFetch, type Json } from "../../tools/emulator-client";
 
 let emu: RunningEmulator;
 let cf: Cloudflare;
@@ -22,7 +22,7 @@ afterEach(async () => {
   await emu?.close();
 });
 
-const hook = (path: string): Promise<any> => emulatorFetch(emu, `/__emulator${path}`);
+const hook = (path: string): Promise<Json> => emulatorFetch(emu, `/__emulator${path}`);
 const requests = async (): Promise<Array<{ method: string; path: string; status: number }>> => hook("/requests");
 const clearRequests = () => emulatorFetch(emu, "/__emulator/requests", { method: "DELETE" });
 
@@ -99,18 +99,32 @@ describe("secretsStore.stores.secrets and quota", () => {
     );
     expect(filtered.map((s) => s.name)).toEqual(["SDK_KEY_2", "SDK_KEY"]);
     // Two matching secrets at one per page, then the empty page 3 ends the iteration.
-    expect((await requests()).map((r) => `${r.method} ${r.path}`)).toEqual(Array(3).fill(`GET /client/v4/accounts/${account_id}/secrets_store/stores/${store.id}/secrets`));
+    expect((await requests()).map((r) => `${r.method} ${r.path}`)).toEqual(
+      Array(3).fill(`GET /client/v4/accounts/${account_id}/secrets_store/stores/${store.id}/secrets`),
+    );
     expect((await collect(cf.secretsStore.stores.secrets.list(store.id, { account_id }))).map((s) => s.status)).toEqual(["active", "active", "active"]);
 
     const got = await cf.secretsStore.stores.secrets.get(key.id, { account_id, store_id: store.id });
     expect(got).toMatchObject({ id: key.id, name: "SDK_KEY", comment: "from sdk", store_id: store.id, status: "active" });
 
-    const edited = await cf.secretsStore.stores.secrets.edit(key.id, { account_id, store_id: store.id, value: "edited-value", scopes: ["workers", "ai_gateway"], comment: "edited" });
+    const edited = await cf.secretsStore.stores.secrets.edit(key.id, {
+      account_id,
+      store_id: store.id,
+      value: "edited-value",
+      scopes: ["workers", "ai_gateway"],
+      comment: "edited",
+    });
     expect(edited).toMatchObject({ scopes: ["ai_gateway", "workers"], comment: "edited" });
     expect((await hook(`/secrets/${key.id}/sha256`)).sha256).toBe(sha256("edited-value"));
     expect(await cf.secretsStore.stores.secrets.edit(key.id, { account_id, store_id: store.id })).toMatchObject({ comment: "edited" });
 
-    const dup = await cf.secretsStore.stores.secrets.duplicate(key.id, { account_id, store_id: store.id, name: "SDK_KEY_DUP", scopes: ["workers"], comment: "dup" });
+    const dup = await cf.secretsStore.stores.secrets.duplicate(key.id, {
+      account_id,
+      store_id: store.id,
+      name: "SDK_KEY_DUP",
+      scopes: ["workers"],
+      comment: "dup",
+    });
     expect(dup).toMatchObject({ name: "SDK_KEY_DUP", comment: "dup", scopes: ["workers"] });
     expect((await hook(`/secrets/${dup.id}/sha256`)).sha256).toBe(sha256("edited-value"));
 
@@ -130,7 +144,9 @@ describe("secretsStore.stores.secrets and quota", () => {
   it("surfaces validation errors as BadRequestError with Cloudflare-style codes", async () => {
     await start();
     const store = await cf.secretsStore.stores.create({ account_id, name: "s" });
-    const err = await collect(cf.secretsStore.stores.secrets.create(store.id, { account_id, body: [{ name: "has space", value: "v", scopes: ["workers"] }] })).catch((e: unknown) => e);
+    const err = await collect(
+      cf.secretsStore.stores.secrets.create(store.id, { account_id, body: [{ name: "has space", value: "v", scopes: ["workers"] }] }),
+    ).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BadRequestError);
     expect((err as BadRequestError).errors[0]).toMatchObject({ code: 1001, message: expect.stringMatching(/^invalid_secret_name/) });
     const second = await cf.secretsStore.stores.create({ account_id, name: "again" }).catch((e: unknown) => e);
@@ -163,7 +179,9 @@ describe("workers settings", () => {
     expect(before.bindings).toEqual([{ type: "secret_text", name: "LEGACY" }]);
     expect(before.compatibility_date).toBe("2025-01-01");
 
-    const settings = await toFile(Buffer.from(JSON.stringify({ bindings: bindings(storeId), compatibility_date: "2025-06-01" })), "settings", { type: "application/json" });
+    const settings = await toFile(Buffer.from(JSON.stringify({ bindings: bindings(storeId), compatibility_date: "2025-06-01" })), "settings", {
+      type: "application/json",
+    });
     const after = await cf.workers.scripts.scriptAndVersionSettings.edit("sdk-worker", { account_id, settings: settings as never });
     expect(after.bindings).toEqual(bindings(storeId));
     expect(after.compatibility_date).toBe("2025-06-01");

@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../emulator/helpers";
-import { emulatorFetch, requestLog } from "../rig/emulator-client";
+import { emulatorFetch, requestLog, type Json } from "../../tools/emulator-client";
 
 const WRANGLER = path.join(path.dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
 
@@ -61,7 +61,7 @@ function ok(run: Run): Run {
 }
 
 const api = async (p: string) =>
-  ((await (await fetch(`${emu.url}/accounts/${emu.accountId}${p}`, { headers: { authorization: `Bearer ${emu.token}` } })).json()) as any).result;
+  ((await (await fetch(`${emu.url}/accounts/${emu.accountId}${p}`, { headers: { authorization: `Bearer ${emu.token}` } })).json()) as { result: Json }).result;
 const secretHash = async (id: string) => (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/secrets/${id}/sha256`)).sha256;
 
 beforeAll(async () => {
@@ -131,7 +131,12 @@ describe("wrangler secrets-store --remote (steps share one emulator, in order)",
   });
 
   it("secret update: new value on stdin, scopes and comment", async () => {
-    ok(await wrangler(["secret", "update", storeId, "--secret-id", apiKeyId, "--scopes", "workers,ai_gateway", "--comment", "updated comment"], "rotated-value\n"));
+    ok(
+      await wrangler(
+        ["secret", "update", storeId, "--secret-id", apiKeyId, "--scopes", "workers,ai_gateway", "--comment", "updated comment"],
+        "rotated-value\n",
+      ),
+    );
     expect(await secretHash(apiKeyId)).toBe(sha256("rotated-value"));
     expect(await api(`${S}/secrets/${apiKeyId}`)).toMatchObject({ scopes: ["ai_gateway", "workers"], comment: "updated comment" });
   });
@@ -167,7 +172,8 @@ describe("wrangler deploy and Worker secrets (steps share one emulator, in order
 
   const run = (args: string[], stdin = "", cwd = project) => runWrangler(target, cwd, args, stdin);
   const result = async (p: string) => (await emulatorFetch(target, `/client/v4/accounts/${target.accountId}${p}`)).result;
-  const bindings = async (worker = "deployed-worker"): Promise<Array<Record<string, unknown>>> => (await result(`/workers/scripts/${worker}/settings`)).bindings;
+  const bindings = async (worker = "deployed-worker"): Promise<Array<Record<string, unknown>>> =>
+    (await result(`/workers/scripts/${worker}/settings`)).bindings;
   const bindingHash = async (binding: string, worker = "deployed-worker") =>
     (await emulatorFetch<{ sha256: string }>(target, `/__emulator/accounts/${target.accountId}/workers/scripts/${worker}/bindings/${binding}/sha256`)).sha256;
   const CONFIG_BINDINGS = [
@@ -309,7 +315,10 @@ secret_name = "STRIPE_KEY"
     );
     expect(await bindingHash("LEGACY_TOKEN")).toBe(sha256("legacy-rotated"));
     // An existing Worker gets a new version, then a deployment of it.
-    const writes = (await requestLog(target)).slice(before).filter((r) => r.method !== "GET").map((r) => `${r.method} ${r.path.replace(/.*\/workers\//, "")} ${r.status}`);
+    const writes = (await requestLog(target))
+      .slice(before)
+      .filter((r) => r.method !== "GET")
+      .map((r) => `${r.method} ${r.path.replace(/.*\/workers\//, "")} ${r.status}`);
     expect(writes).toEqual([
       "POST scripts/deployed-worker/versions 200",
       "POST scripts/deployed-worker/deployments 200",

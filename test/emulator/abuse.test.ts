@@ -9,6 +9,7 @@ import { assign, bracketSegments, jsonShapeProblem } from "../../emulator/body";
 import { API_ROUTES } from "../../emulator/server";
 import { codes, harness, messages, settingsForm, uploadForm, type Harness } from "./helpers";
 import { rawHttp, type RawReply } from "./raw-http";
+import type { Json } from "../../tools/emulator-client";
 
 let h: Harness;
 afterEach(async () => {
@@ -18,7 +19,7 @@ afterEach(async () => {
 const MiB = 1024 * 1024;
 
 /** A failure envelope: `{success:false, errors:[{code,message}], messages:[], result:null}`. */
-function expectEnvelope(r: { status: number; body: any }, what: string): void {
+function expectEnvelope(r: { status: number; body: Json }, what: string): void {
   expect(r.status, what).toBeGreaterThanOrEqual(400);
   expect(r.status, what).toBeLessThan(500);
   expect(r.body, what).toMatchObject({ success: false, messages: [], result: null });
@@ -30,12 +31,6 @@ function expectEnvelope(r: { status: number; body: any }, what: string): void {
 }
 
 const health = async () => (await h.hook("GET", "/health")).status;
-
-/** Serialize a FormData the way fetch would, to send it over a raw socket. */
-async function formBytes(form: FormData): Promise<{ body: Buffer; contentType: string }> {
-  const res = new Response(form);
-  return { body: Buffer.from(await res.arrayBuffer()), contentType: res.headers.get("content-type")! };
-}
 
 function multipart(boundary: string, parts: Array<[string, string]>, close = true): Buffer {
   const text = parts.map(([name, value]) => `--${boundary}\r\ncontent-disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`).join("");
@@ -74,7 +69,11 @@ function badBodies(limit: number): BadBody[] {
     { name: "deeply nested JSON", contentType: json, body: Buffer.from(deepJson) },
     { name: "deep unbalanced JSON", contentType: json, body: Buffer.from('{"a":'.repeat(50_000)) },
     { name: "__proto__ key", contentType: json, body: Buffer.from('{"__proto__": {"polluted": "yes"}, "name": "x", "ids": ["x"]}') },
-    { name: "nested __proto__ key", contentType: json, body: Buffer.from('[{"name": "x", "value": "v", "scopes": ["workers"], "__proto__": {"polluted": "yes"}}]') },
+    {
+      name: "nested __proto__ key",
+      contentType: json,
+      body: Buffer.from('[{"name": "x", "value": "v", "scopes": ["workers"], "__proto__": {"polluted": "yes"}}]'),
+    },
     { name: "JSON null", contentType: json, body: Buffer.from("null") },
     { name: "JSON string", contentType: json, body: Buffer.from('"just a string"') },
     { name: "JSON number", contentType: json, body: Buffer.from("42") },
@@ -86,15 +85,52 @@ function badBodies(limit: number): BadBody[] {
     { name: "JSON sent as multipart", contentType: mp, body: Buffer.from('{"name":"x"}') },
     { name: "multipart without boundary", contentType: "multipart/form-data", body: multipart(boundary, [["settings", "{}"]]) },
     { name: "multipart with the wrong boundary", contentType: "multipart/form-data; boundary=other", body: multipart(boundary, [["settings", "{}"]]) },
-    { name: "truncated multipart", contentType: mp, body: multipart(boundary, [["metadata", '{"main_module":"index.js"}'], ["settings", "{}"]], false).subarray(0, 90) },
-    { name: "multipart with non-JSON parts", contentType: mp, body: multipart(boundary, [["metadata", "{oops"], ["settings", "{oops"], ["index.js", "x"]]) },
-    { name: "multipart with deep JSON parts", contentType: mp, body: multipart(boundary, [["metadata", deepJson], ["settings", deepJson], ["index.js", "x"]]) },
+    {
+      name: "truncated multipart",
+      contentType: mp,
+      body: multipart(
+        boundary,
+        [
+          ["metadata", '{"main_module":"index.js"}'],
+          ["settings", "{}"],
+        ],
+        false,
+      ).subarray(0, 90),
+    },
+    {
+      name: "multipart with non-JSON parts",
+      contentType: mp,
+      body: multipart(boundary, [
+        ["metadata", "{oops"],
+        ["settings", "{oops"],
+        ["index.js", "x"],
+      ]),
+    },
+    {
+      name: "multipart with deep JSON parts",
+      contentType: mp,
+      body: multipart(boundary, [
+        ["metadata", deepJson],
+        ["settings", deepJson],
+        ["index.js", "x"],
+      ]),
+    },
     {
       name: "multipart with polluting bracket fields",
       contentType: mp,
-      body: multipart(boundary, [["settings[__proto__][polluted]", "yes"], ["metadata[constructor][prototype][polluted]", "yes"]]),
+      body: multipart(boundary, [
+        ["settings[__proto__][polluted]", "yes"],
+        ["metadata[constructor][prototype][polluted]", "yes"],
+      ]),
     },
-    { name: "multipart with a huge bracket index", contentType: mp, body: multipart(boundary, [["settings[tags][999999999]", "x"], ["metadata[tags][999999999]", "x"]]) },
+    {
+      name: "multipart with a huge bracket index",
+      contentType: mp,
+      body: multipart(boundary, [
+        ["settings[tags][999999999]", "x"],
+        ["metadata[tags][999999999]", "x"],
+      ]),
+    },
     { name: "body over the route's limit (declared)", contentType: json, body: Buffer.from('{"name":'), contentLength: limit + 1 },
   ];
 }
@@ -115,15 +151,29 @@ describe("malformed bodies", () => {
     h = await harness({ acceptBracketMultipart: true });
     const store = await h.store();
     const [secret] = await h.secrets(store, [{ name: "KEPT", value: "kept-value" }]);
-    expect((await h.api("PUT", "/workers/scripts/w", { rawBody: uploadForm({ main_module: "index.js", bindings: [{ type: "secret_text", name: "S", text: "t" }] }) })).status).toBe(200);
-    const before = JSON.stringify([(await h.api("GET", `/secrets_store/stores/${store}/secrets`)).body.result, (await h.api("GET", "/workers/scripts/w/settings")).body.result]);
+    expect(
+      (
+        await h.api("PUT", "/workers/scripts/w", {
+          rawBody: uploadForm({ main_module: "index.js", bindings: [{ type: "secret_text", name: "S", text: "t" }] }),
+        })
+      ).status,
+    ).toBe(200);
+    const before = JSON.stringify([
+      (await h.api("GET", `/secrets_store/stores/${store}/secrets`)).body.result,
+      (await h.api("GET", "/workers/scripts/w/settings")).body.result,
+    ]);
     const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort();
 
     const writeRoutes = API_ROUTES.filter((r) => r.method !== "GET");
     // Every write route the emulator serves is in this batch: a new one cannot skip it.
     expect(writeRoutes.length).toBeGreaterThanOrEqual(17);
     const targets = [
-      ...writeRoutes.map((r) => ({ method: r.method, path: concretePath(r.path, { account: h.emu.accountId, store, secret: secret.id }, r.method), limit: r.bodyLimit?.bytes ?? MAX_BODY_BYTES, hook: false })),
+      ...writeRoutes.map((r) => ({
+        method: r.method,
+        path: concretePath(r.path, { account: h.emu.accountId, store, secret: secret.id }, r.method),
+        limit: r.bodyLimit?.bytes ?? MAX_BODY_BYTES,
+        hook: false,
+      })),
       { method: "POST", path: "/__emulator/faults", limit: MAX_BODY_BYTES, hook: true },
     ];
     const failures: string[] = [];
@@ -132,7 +182,13 @@ describe("malformed bodies", () => {
       const auth = target.hook ? h.emu.hookToken : h.emu.token;
       for (const bad of badBodies(target.limit)) {
         const headers: Record<string, string> = { authorization: `Bearer ${auth}`, ...(bad.contentType ? { "content-type": bad.contentType } : {}) };
-        const r: RawReply = await rawHttp(h.emu.origin, { method: target.method, path: target.path, headers, body: bad.body, contentLength: bad.contentLength });
+        const r: RawReply = await rawHttp(h.emu.origin, {
+          method: target.method,
+          path: target.path,
+          headers,
+          body: bad.body,
+          contentLength: bad.contentLength,
+        });
         sent++;
         const what = `${target.method} ${target.path} with ${bad.name}`;
         try {
@@ -145,7 +201,10 @@ describe("malformed bodies", () => {
     expect(failures).toEqual([]);
     expect(sent).toBeGreaterThan(350);
     expect(await health()).toBe(200);
-    const after = JSON.stringify([(await h.api("GET", `/secrets_store/stores/${store}/secrets`)).body.result, (await h.api("GET", "/workers/scripts/w/settings")).body.result]);
+    const after = JSON.stringify([
+      (await h.api("GET", `/secrets_store/stores/${store}/secrets`)).body.result,
+      (await h.api("GET", "/workers/scripts/w/settings")).body.result,
+    ]);
     expect(after.replace(/"status":"\w+"/g, "")).toBe(before.replace(/"status":"\w+"/g, ""));
     expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -157,11 +216,17 @@ describe("malformed bodies", () => {
     await h.api("PUT", "/workers/scripts/w", { rawBody: uploadForm({ main_module: "index.js" }) });
     const nested = `${"[".repeat(100_000)}"leaf"${"]".repeat(100_000)}`;
     const form = new FormData();
-    form.append("settings", new Blob([`{"bindings":[{"type":"kv_namespace","name":"KV","namespace_id":"x","extra":${nested}}]}`], { type: "application/json" }), "settings");
+    form.append(
+      "settings",
+      new Blob([`{"bindings":[{"type":"kv_namespace","name":"KV","namespace_id":"x","extra":${nested}}]}`], { type: "application/json" }),
+      "settings",
+    );
     const r = await h.api("PATCH", "/workers/scripts/w/settings", { rawBody: form });
     expect(r.status).toBe(400);
     expect(messages(r)).toMatch(/nested deeper than 64 levels/);
-    const ok = await h.api("PATCH", "/workers/scripts/w/settings", { rawBody: settingsForm({ bindings: [{ type: "kv_namespace", name: "KV", namespace_id: "x", extra: [[["fine"]]] }] }) });
+    const ok = await h.api("PATCH", "/workers/scripts/w/settings", {
+      rawBody: settingsForm({ bindings: [{ type: "kv_namespace", name: "KV", namespace_id: "x", extra: [[["fine"]]] }] }),
+    });
     expect(ok.status).toBe(200);
     expect((await h.api("GET", "/workers/scripts/w/settings")).status).toBe(200);
     expect(jsonShapeProblem(JSON.parse(`${"[".repeat(65)}${"]".repeat(65)}`))).toMatch(/deeper/);
@@ -207,7 +272,13 @@ describe("body size limits", () => {
     expect(r.status).toBe(413);
     expect(r.closed).toBe(true);
     // The hooks have their own 1 MiB limit.
-    const hook = await rawHttp(h.emu.origin, { method: "POST", path: "/__emulator/faults", headers: { authorization: `Bearer ${h.emu.hookToken}` }, chunks, closeWithinMs: 2000 });
+    const hook = await rawHttp(h.emu.origin, {
+      method: "POST",
+      path: "/__emulator/faults",
+      headers: { authorization: `Bearer ${h.emu.hookToken}` },
+      chunks,
+      closeWithinMs: 2000,
+    });
     expect(hook.status).toBe(413);
     expect(hook.closed).toBe(true);
     expect(await health()).toBe(200);
@@ -216,7 +287,9 @@ describe("body size limits", () => {
   it("gives Worker uploads 32 MiB (413 code 10027 beyond) and secret creation 8 MiB", async () => {
     h = await harness();
     const big = "x".repeat(5 * MiB);
-    const upload = await h.api("PUT", "/workers/scripts/big", { rawBody: uploadForm({ main_module: "index.js" }, { "index.js": `export default {}; // ${big}` }) });
+    const upload = await h.api("PUT", "/workers/scripts/big", {
+      rawBody: uploadForm({ main_module: "index.js" }, { "index.js": `export default {}; // ${big}` }),
+    });
     expect(upload.status).toBe(200);
     const over = await rawHttp(h.emu.origin, {
       method: "PUT",
@@ -246,7 +319,10 @@ describe("body size limits", () => {
 
   it("a fetch client sending too much gets the 413 envelope too", async () => {
     h = await harness();
-    const r = await h.api("POST", "/secrets_store/stores", { rawBody: JSON.stringify({ name: "x".repeat(2 * MiB) }), headers: { "content-type": "application/json" } });
+    const r = await h.api("POST", "/secrets_store/stores", {
+      rawBody: JSON.stringify({ name: "x".repeat(2 * MiB) }),
+      headers: { "content-type": "application/json" },
+    });
     expect(r.status).toBe(413);
     expect(codes(r)).toEqual([1000]);
     expect((await h.api("POST", "/secrets_store/stores", { body: { name: "fine" } })).status).toBe(200);
@@ -255,7 +331,16 @@ describe("body size limits", () => {
   it("logs a client that gives up mid-body as status 0 and carries on", async () => {
     h = await harness();
     const path = `/client/v4/accounts/${h.emu.accountId}/secrets_store/stores`;
-    await expect(rawHttp(h.emu.origin, { method: "POST", path, headers: { authorization: `Bearer ${h.emu.token}` }, body: '{"name":', contentLength: 100, timeoutMs: 200 })).rejects.toThrow(/no answer/);
+    await expect(
+      rawHttp(h.emu.origin, {
+        method: "POST",
+        path,
+        headers: { authorization: `Bearer ${h.emu.token}` },
+        body: '{"name":',
+        contentLength: 100,
+        timeoutMs: 200,
+      }),
+    ).rejects.toThrow(/no answer/);
     await new Promise((r) => setTimeout(r, 100));
     expect((await h.hook("GET", "/requests")).body).toEqual([{ method: "POST", path, status: 0 }]);
     expect(await health()).toBe(200);
@@ -270,8 +355,15 @@ describe("prototype pollution", () => {
     const fields: Array<Array<[string, string]>> = [
       [["settings[__proto__][account_id]", "polluted"]],
       [["settings[constructor][prototype][account_id]", "polluted"]],
-      [["settings[bindings][][__proto__][account_id]", "polluted"], ["settings[bindings][][name]", "B"]],
-      [["settings[bindings][][name]", "B"], ["settings[bindings][][type]", "plain_text"], ["settings[bindings][][constructor]", "x"]],
+      [
+        ["settings[bindings][][__proto__][account_id]", "polluted"],
+        ["settings[bindings][][name]", "B"],
+      ],
+      [
+        ["settings[bindings][][name]", "B"],
+        ["settings[bindings][][type]", "plain_text"],
+        ["settings[bindings][][constructor]", "x"],
+      ],
       [["settings[tags][prototype]", "x"]],
     ];
     for (const entries of fields) {

@@ -50,8 +50,17 @@ describe("concurrent clients", () => {
     tmpDirs.push(dir);
     let h = await start(dir);
     const store = await h.store();
-    const existing = await h.secrets(store, Array.from({ length: 10 }, (_, i) => ({ name: `P_${i}`, value: `original-${i}` })));
-    expect((await h.api("PUT", "/workers/scripts/w", { rawBody: uploadForm({ main_module: "index.js", bindings: [{ type: "plain_text", name: "KEEP", text: "k" }] }) })).status).toBe(200);
+    const existing = await h.secrets(
+      store,
+      Array.from({ length: 10 }, (_, i) => ({ name: `P_${i}`, value: `original-${i}` })),
+    );
+    expect(
+      (
+        await h.api("PUT", "/workers/scripts/w", {
+          rawBody: uploadForm({ main_module: "index.js", bindings: [{ type: "plain_text", name: "KEEP", text: "k" }] }),
+        })
+      ).status,
+    ).toBe(200);
 
     const client = (i: number) => CLIENTS[i % CLIENTS.length]!;
     const secretsPath = `/secrets_store/stores/${store}/secrets`;
@@ -88,7 +97,10 @@ describe("concurrent clients", () => {
         };
       }),
       ...Array.from({ length: 6 }, (_, i) => async (): Promise<Write> => {
-        const r = await h.api("PUT", "/workers/scripts/w/secrets", { token: client(i), body: { name: `W_${i}`, text: `worker-secret-${i}`, type: "secret_text" } });
+        const r = await h.api("PUT", "/workers/scripts/w/secrets", {
+          token: client(i),
+          body: { name: `W_${i}`, text: `worker-secret-${i}`, type: "secret_text" },
+        });
         return {
           kind: `secret put W_${i}`,
           ok: r.status === 200,
@@ -124,7 +136,11 @@ describe("concurrent clients", () => {
         const body = { secrets: { [`BULK_${i}`]: { name: `BULK_${i}`, text: `v${i}`, type: "secret_text" } } };
         const r =
           i % 2 === 0
-            ? await h.api("PATCH", "/workers/scripts/w/secrets-bulk", { token: CLIENTS[i % 5], body, headers: { "content-type": "application/merge-patch+json" } })
+            ? await h.api("PATCH", "/workers/scripts/w/secrets-bulk", {
+                token: CLIENTS[i % 5],
+                body,
+                headers: { "content-type": "application/merge-patch+json" },
+              })
             : await h.api("PUT", "/workers/scripts/w/secrets", { token: CLIENTS[i % 5], body: body.secrets[`BULK_${i}`] });
         return r.status;
       }),

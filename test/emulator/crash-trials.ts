@@ -8,12 +8,14 @@
  * Randomness comes from one seed, so a failing run can be replayed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { startEmulator, type RunningEmulator } from "../../emulator";
-import { emulatorFetch } from "../rig/emulator-client";
+import { emulatorFetch } from "../../tools/emulator-client";
+import { sha256 } from "../rig/bytes";
+import { prng } from "../rig/random";
+import { cliStarted } from "./helpers";
 
 export interface CrashOptions {
   trials: number;
@@ -42,20 +44,7 @@ export interface CrashReport {
 const TOKEN = "crash-token";
 const HOOK_TOKEN = "crash-hook-token";
 const ACCOUNT = "0123456789abcdef0123456789abcdef";
-const sha256 = (v: string) => createHash("sha256").update(v, "utf8").digest("hex");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** mulberry32: a small seeded PRNG; returns numbers in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What each writer last had acknowledged, and what it had in flight, per target. */
 interface WriterLedger {
@@ -76,21 +65,6 @@ interface Lane {
 function spawnCli(cli: string, dir: string): ChildProcess {
   const args = [cli, "--port", "0", "--data", dir, "--token", TOKEN, "--hook-token", HOOK_TOKEN, "--quota", "100000", "--rate-limit", "1000000"];
   return spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
-}
-
-/** Resolves with the API URL once the CLI has printed its start-up lines. */
-function listening(child: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m && /^state: /m.test(out)) resolve(m[1]!);
-    });
-    child.once("exit", (code, signal) => reject(new Error(`emulator exited (${code ?? signal}) before listening: ${err.trim()}`)));
-  });
 }
 
 function kill9(child: ChildProcess): Promise<void> {
@@ -131,7 +105,8 @@ async function writer(url: string, lane: Lane, w: number, trial: number): Promis
           break;
         case 1:
           ledger.inflight = { target: "binding", value };
-          if ((await call(url, "PUT", "/workers/scripts/crash/secrets", { name: `WS_${w}`, text: value, type: "secret_text" })) !== 200) throw new Error("secret put refused");
+          if ((await call(url, "PUT", "/workers/scripts/crash/secrets", { name: `WS_${w}`, text: value, type: "secret_text" })) !== 200)
+            throw new Error("secret put refused");
           ledger.acked.binding = value;
           break;
         case 2: {
@@ -168,11 +143,16 @@ async function setUpLane(lane: Lane, writers: number): Promise<void> {
     const wanted = Array.from({ length: writers }, (_, w) => ({ name: `W_${w}`, value: "initial", scopes: ["workers"] }));
     const existing = (await api("GET", `/secrets_store/stores/${lane.storeId}/secrets?per_page=100`)).result as Array<{ id: string; name: string }>;
     const missing = wanted.filter((s) => !existing.some((e) => e.name === s.name));
-    const created = missing.length ? ((await api("POST", `/secrets_store/stores/${lane.storeId}/secrets`, missing)).result as Array<{ id: string; name: string }>) : [];
+    const created = missing.length
+      ? ((await api("POST", `/secrets_store/stores/${lane.storeId}/secrets`, missing)).result as Array<{ id: string; name: string }>)
+      : [];
     const all = [...existing, ...created];
     lane.secretIds = wanted.map((s) => all.find((e) => e.name === s.name)!.id);
     const form = new FormData();
-    form.append("metadata", new Blob([JSON.stringify({ main_module: "index.js", bindings: wanted.map((s, w) => ({ type: "secret_text", name: `WS_${w}`, text: "initial" })) })]));
+    form.append(
+      "metadata",
+      new Blob([JSON.stringify({ main_module: "index.js", bindings: wanted.map((s, w) => ({ type: "secret_text", name: `WS_${w}`, text: "initial" })) })]),
+    );
     form.append("index.js", new Blob(["export default {}"], { type: "application/javascript+module" }), "index.js");
     await api("PUT", "/workers/scripts/crash", form);
     for (let w = 0; w < writers; w++) {
@@ -209,8 +189,10 @@ async function check(lane: Lane, report: CrashReport, trial: number): Promise<bo
       const allowed = (target: "secret" | "binding") => [ledger.acked[target], ...(ledger.inflight?.target === target ? [ledger.inflight.value] : [])];
       const secretHash = (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/secrets/${lane.secretIds[w]}/sha256`)).sha256;
       if (!allowed("secret").some((v) => sha256(v) === secretHash)) report.lost.push(`${where}: secret W_${w} is not ${allowed("secret").join(" or ")}`);
-      const bindingHash = (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/accounts/${ACCOUNT}/workers/scripts/crash/bindings/WS_${w}/sha256`)).sha256;
-      if (!allowed("binding").some((v) => sha256(v) === bindingHash)) report.lost.push(`${where}: Worker secret WS_${w} is not ${allowed("binding").join(" or ")}`);
+      const bindingHash = (await emulatorFetch<{ sha256: string }>(emu, `/__emulator/accounts/${ACCOUNT}/workers/scripts/crash/bindings/WS_${w}/sha256`))
+        .sha256;
+      if (!allowed("binding").some((v) => sha256(v) === bindingHash))
+        report.lost.push(`${where}: Worker secret WS_${w} is not ${allowed("binding").join(" or ")}`);
       // What is on disk now is what the next trial starts from.
       const onDisk = (target: "secret" | "binding", hash: string) => allowed(target).find((v) => sha256(v) === hash) ?? ledger.acked[target];
       ledger.acked = { secret: onDisk("secret", secretHash), binding: onDisk("binding", bindingHash) };
@@ -228,7 +210,7 @@ async function runLane(lane: Lane, trials: number[], options: CrashOptions, repo
     report.trials++;
     const first = trial === trials[0];
     const child = spawnCli(options.cli, lane.dir);
-    const up = listening(child);
+    const up = cliStarted(child).then((started) => started.url);
     up.catch(() => undefined);
     if (first || lane.random() < 0.1) {
       // Killed while starting: creating the key and the first state, or loading them.

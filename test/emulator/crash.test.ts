@@ -3,10 +3,10 @@
  * writes (and some during start-up). After every kill the data directory must load, with every
  * acknowledged write in it. Seeded: the seed is printed; CRASH_SEED=<seed> replays a run.
  */
-import { randomInt } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { suiteSeed } from "../rig/random";
 import { runCrashTrials } from "./crash-trials";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -24,10 +24,11 @@ describe("crash safety", () => {
   it("100 kill -9 trials during writes leave 0 corrupt data directories and lose no acknowledged write", async () => {
     // The trials run the built CLI (plain node starts it far faster than tsx): it must be current.
     expect(fs.existsSync(CLI), "dist/emulator/cli.js is missing: run `npm run -s build` first").toBe(true);
-    expect(fs.statSync(CLI).mtimeMs, "dist/ is older than emulator/: run `npm run -s build` first").toBeGreaterThanOrEqual(newestSource(path.join(ROOT, "emulator")));
+    expect(fs.statSync(CLI).mtimeMs, "dist/ is older than emulator/: run `npm run -s build` first").toBeGreaterThanOrEqual(
+      newestSource(path.join(ROOT, "emulator")),
+    );
 
-    const seed = process.env.CRASH_SEED !== undefined ? Number(process.env.CRASH_SEED) : randomInt(2 ** 31);
-    console.log(`crash-safety seed: ${seed} (replay with CRASH_SEED=${seed})`);
+    const seed = suiteSeed("CRASH_SEED", "crash-safety");
     const report = await runCrashTrials({ trials: 100, lanes: 4, seed, cli: CLI });
     console.log(
       `crash-safety: ${report.trials} kill -9 trials (${report.killedDuringStartup} during start-up), ` +

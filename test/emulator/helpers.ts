@@ -1,6 +1,7 @@
 /** A tiny HTTP client for the emulator tests: raw requests, so every status and header is visible. */
-import { createHash } from "node:crypto";
+import type { ChildProcess } from "node:child_process";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
+import type { Json } from "../../tools/emulator-client";
 
 /** Anything fetch takes as a body. */
 export type RawBody = string | FormData | Blob | Uint8Array;
@@ -8,7 +9,7 @@ export type RawBody = string | FormData | Blob | Uint8Array;
 export interface Reply {
   status: number;
   headers: Headers;
-  body: any;
+  body: Json;
 }
 
 export interface CallOptions {
@@ -31,7 +32,7 @@ export interface Harness {
   /** Create the store and return its id. */
   store(name?: string): Promise<string>;
   /** Create secrets in a store and return them. */
-  secrets(storeId: string, items: Array<{ name: string; value: string; scopes?: string[]; comment?: string }>): Promise<any[]>;
+  secrets(storeId: string, items: Array<{ name: string; value: string; scopes?: string[]; comment?: string }>): Promise<Json[]>;
   close(): Promise<void>;
 }
 
@@ -46,7 +47,25 @@ async function reply(res: Response): Promise<Reply> {
   return { status: res.status, headers: res.headers, body };
 }
 
-export const sha256 = (value: string) => createHash("sha256").update(value, "utf8").digest("hex");
+export { sha256 } from "../rig/bytes";
+
+/**
+ * Resolves once the emulator CLI running in `child` has printed its start-up lines (`listening on
+ * <url>` through `state: …`), with its API URL and those lines; rejects when it exits first.
+ */
+export function cliStarted(child: ChildProcess): Promise<{ url: string; lines: string[] }> {
+  return new Promise((resolve, reject) => {
+    let out = "";
+    let err = "";
+    child.stderr?.on("data", (d) => (err += d));
+    child.stdout?.on("data", (d) => {
+      out += d;
+      const url = /listening on (\S+)/.exec(out)?.[1];
+      if (url && /^state: /m.test(out)) resolve({ url, lines: out.trim().split("\n") });
+    });
+    child.once("exit", (code, signal) => reject(new Error(`emulator CLI exited (${code ?? signal}) before listening: ${err.trim()}`)));
+  });
+}
 
 export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
   const emu = await startEmulator({ port: 0, ...options });
@@ -81,7 +100,7 @@ export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
         body: items.map((i) => ({ scopes: ["workers"], ...i })),
       });
       if (r.status !== 200) throw new Error(`secret create failed: ${JSON.stringify(r.body)}`);
-      return r.body.result as any[];
+      return r.body.result as Json[];
     },
     close: () => emu.close(),
   };
@@ -100,7 +119,10 @@ export function messages(r: Reply): string {
 }
 
 /** A multipart body for `PUT …/workers/scripts/:name`. */
-export function uploadForm(metadata: Record<string, unknown>, modules: Record<string, string> = { "index.js": "export default { fetch() { return new Response('ok') } }" }): FormData {
+export function uploadForm(
+  metadata: Record<string, unknown>,
+  modules: Record<string, string> = { "index.js": "export default { fetch() { return new Response('ok') } }" },
+): FormData {
   const form = new FormData();
   form.append("metadata", new Blob([JSON.stringify(metadata)], { type: "application/json" }), "metadata.json");
   for (const [name, code] of Object.entries(modules)) {

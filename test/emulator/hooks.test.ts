@@ -2,7 +2,7 @@ import * as os from "node:os";
 import { afterEach, describe, expect, it } from "vitest";
 import { HOOK_TOKEN_HEADER, startEmulator } from "../../emulator";
 import { isLoopbackAddress } from "../../emulator/routes/hooks";
-import { emulatorFetch } from "../rig/emulator-client";
+import { emulatorFetch } from "../../tools/emulator-client";
 import { codes, harness, messages, sha256, type Harness } from "./helpers";
 import { rawHttp } from "./raw-http";
 
@@ -127,7 +127,10 @@ describe("faults", () => {
       { path: "x", mode: "reset", times: 0 },
       { path: "x", mode: "error-before", status: 404 },
       { mode: "reset" },
-      [{ path: "ok", mode: "reset" }, { path: "x", mode: "delay:soon" }],
+      [
+        { path: "ok", mode: "reset" },
+        { path: "x", mode: "delay:soon" },
+      ],
     ]) {
       const r = await h.hook("POST", "/faults", rule);
       expect(r.status, JSON.stringify(rule)).toBe(400);
@@ -189,7 +192,11 @@ describe("hook access", () => {
     await h.secrets(await h.store(), [{ name: "A", value: "v" }]);
     await h.hook("POST", "/faults", { path: "never-matches", mode: "reset", times: 5 });
     for (const [method, path] of HOOKS) {
-      for (const [token, code] of [[null, 9106], ["wrong-token", 1000], [h.emu.token, 1000]] as const) {
+      for (const [token, code] of [
+        [null, 9106],
+        ["wrong-token", 1000],
+        [h.emu.token, 1000],
+      ] as const) {
         const r = await h.hook(method, path, method === "POST" ? { path: "x", mode: "reset" } : undefined, token);
         expect(r.status, `${method} ${path} with ${token}`).toBe(401);
         expect(codes(r)).toEqual([code]);
@@ -255,10 +262,19 @@ describe("hook access", () => {
           expect(remote.status).toBe(200);
         } else {
           expect(remote.status).toBe(403);
-          expect(remote.body).toMatchObject({ success: false, result: null, errors: [{ code: 10000, message: expect.stringMatching(/loopback clients only/) }] });
+          expect(remote.body).toMatchObject({
+            success: false,
+            result: null,
+            errors: [{ code: 10000, message: expect.stringMatching(/loopback clients only/) }],
+          });
         }
         // The API itself answers remote clients either way.
-        const api = await rawHttp(origin, { method: "GET", path: `/client/v4/accounts/${emu.accountId}/secrets_store/quota`, headers: { authorization: `Bearer ${emu.token}` }, localAddress: address });
+        const api = await rawHttp(origin, {
+          method: "GET",
+          path: `/client/v4/accounts/${emu.accountId}/secrets_store/quota`,
+          headers: { authorization: `Bearer ${emu.token}` },
+          localAddress: address,
+        });
         expect(api.status).toBe(200);
       } finally {
         await emu.close();
@@ -268,7 +284,19 @@ describe("hook access", () => {
 
   it("counts 127.0.0.0/8, ::1 and IPv4-mapped 127.x as loopback, nothing else", () => {
     for (const a of ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1", "0:0:0:0:0:0:0:1"]) expect(isLoopbackAddress(a), a).toBe(true);
-    for (const a of [undefined, "", "10.0.0.1", "192.0.2.2", "::ffff:10.0.0.1", "fd00::2", "::", "0.0.0.0", "128.0.0.1", "127.0.0.1.evil", "::ffff:127.0.0.1:80"]) {
+    for (const a of [
+      undefined,
+      "",
+      "10.0.0.1",
+      "192.0.2.2",
+      "::ffff:10.0.0.1",
+      "fd00::2",
+      "::",
+      "0.0.0.0",
+      "128.0.0.1",
+      "127.0.0.1.evil",
+      "::ffff:127.0.0.1:80",
+    ]) {
       expect(isLoopbackAddress(a), String(a)).toBe(false);
     }
   });

@@ -8,9 +8,27 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-type Schema = Record<string, any>;
+/** The parts of an OpenAPI schema object that {@link violations} reads. */
+interface Schema {
+  $ref?: string;
+  type?: string;
+  nullable?: boolean;
+  enum?: unknown[];
+  required?: string[];
+  writeOnly?: boolean;
+  properties?: Record<string, Schema>;
+  items?: Schema;
+  maxItems?: number;
+  maxLength?: number;
+  allOf?: Schema[];
+  oneOf?: Schema[];
+  anyOf?: Schema[];
+}
 
-const SPEC = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/cloudflare-openapi-subset.json"), "utf8")) as { components: { schemas: Record<string, Schema> }; paths: Record<string, any> };
+const SPEC = JSON.parse(fs.readFileSync(path.join(__dirname, "fixtures/cloudflare-openapi-subset.json"), "utf8")) as {
+  components: { schemas: Record<string, Schema> };
+  paths: Record<string, unknown>;
+};
 
 /** A named component schema, e.g. `workers_script-and-version-settings-response`. */
 export function component(name: string): Schema {
@@ -46,13 +64,15 @@ export function violations(schema: Schema, value: unknown, at = "$"): string[] {
   const out: string[] = [];
   for (const part of s.allOf ?? []) out.push(...violations(part, value, at));
   const alternatives = s.oneOf ?? s.anyOf;
-  if (alternatives && !alternatives.some((alt: Schema) => violations(alt, value, at).length === 0)) out.push(`${at}: matches none of its ${alternatives.length} alternatives`);
+  if (alternatives && !alternatives.some((alt) => violations(alt, value, at).length === 0))
+    out.push(`${at}: matches none of its ${alternatives.length} alternatives`);
   if (s.type && !typeOk(s.type, value)) return [...out, `${at}: ${JSON.stringify(value)} is not of type ${s.type}`];
   if (s.enum && !s.enum.includes(value)) out.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(s.enum)}`);
   if (typeof value === "string" && s.maxLength !== undefined && value.length > s.maxLength) out.push(`${at}: longer than ${s.maxLength}`);
   if (Array.isArray(value)) {
     if (s.maxItems !== undefined && value.length > s.maxItems) out.push(`${at}: more than ${s.maxItems} items`);
-    if (s.items) value.forEach((item, i) => out.push(...violations(s.items, item, `${at}[${i}]`)));
+    const items = s.items;
+    if (items) value.forEach((item, i) => out.push(...violations(items, item, `${at}[${i}]`)));
   }
   if (typeOk("object", value)) {
     const obj = value as Record<string, unknown>;

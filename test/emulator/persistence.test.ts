@@ -5,7 +5,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { dataDirProblem, dataFileProblem } from "../../emulator/persistence";
-import { harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
+import { cliStarted, harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
 
 const ROOT = path.resolve(__dirname, "../..");
 const tmpDirs: string[] = [];
@@ -54,7 +54,9 @@ describe("persistence", () => {
     });
     await h.close();
 
-    const files = filesUnder(dir).map((f) => path.basename(f)).sort();
+    const files = filesUnder(dir)
+      .map((f) => path.basename(f))
+      .sort();
     expect(files).toEqual(["key", "state.json"]);
     const key = fs.statSync(path.join(dir, "key"));
     expect(key.mode & 0o777).toBe(0o600);
@@ -77,7 +79,9 @@ describe("persistence", () => {
     expect((await hook("LEGACY")).body.sha256).toBe(sha256(bindingCanary));
     expect((await hook("API_KEY")).body.sha256).toBe(sha256(canary));
     // A binding kept by {name, type} after the restart still has its value.
-    expect((await h.api("PATCH", "/workers/scripts/w/settings", { rawBody: settingsForm({ bindings: [{ type: "secret_text", name: "LEGACY" }] }) })).status).toBe(200);
+    expect(
+      (await h.api("PATCH", "/workers/scripts/w/settings", { rawBody: settingsForm({ bindings: [{ type: "secret_text", name: "LEGACY" }] }) })).status,
+    ).toBe(200);
     expect((await hook("LEGACY")).body.sha256).toBe(sha256(bindingCanary));
   });
 
@@ -85,7 +89,10 @@ describe("persistence", () => {
     const dir = tmpDir();
     let h = await open({ dataDir: dir });
     const store = await h.store();
-    const [a, b] = await h.secrets(store, [{ name: "A", value: "a" }, { name: "B", value: "b" }]);
+    const [a, b] = await h.secrets(store, [
+      { name: "A", value: "a" },
+      { name: "B", value: "b" },
+    ]);
     await h.close();
     h = await open({ dataDir: dir });
     await h.api("DELETE", `/secrets_store/stores/${store}/secrets/${a.id}`);
@@ -140,7 +147,7 @@ describe("persistence", () => {
     const account = "0123456789abcdef0123456789abcdef";
     const headers = { authorization: "Bearer kill-test" };
     const storeRes = await fetch(`${url}/accounts/${account}/secrets_store/stores`, { method: "POST", headers, body: JSON.stringify({ name: "s" }) });
-    const storeId = ((await storeRes.json()) as any).result.id;
+    const storeId = ((await storeRes.json()) as { result: { id: string } }).result.id;
     let created = 0;
     const writers = Array.from({ length: 8 }, async (_, w) => {
       for (let i = 0; ; i++) {
@@ -159,7 +166,9 @@ describe("persistence", () => {
     expect(created).toBeGreaterThan(5);
     const emu = await startEmulator({ dataDir: dir, tokens: [{ token: "t", permission: "edit" }] });
     running.push(emu);
-    const quota = (await (await fetch(`${emu.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer t" } })).json()) as any;
+    const quota = (await (await fetch(`${emu.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer t" } })).json()) as {
+      result: { secrets: { usage: number } };
+    };
     // Every answered create was on disk before its answer; at most the in-flight ones were not answered.
     expect(quota.result.secrets.usage).toBeGreaterThanOrEqual(created);
     expect(quota.result.secrets.usage).toBeLessThanOrEqual(created + 8);
@@ -245,7 +254,9 @@ describe("seed", () => {
           { store: "team", name: "ONE", value: "one", scopes: ["workers", "ai_gateway"], comment: "c" },
           { store: storeId, name: "TWO", value: "two", scopes: ["ai_gateway"] },
         ],
-        workers: [{ name: "app", compatibility_date: "2025-01-01", bindings: [{ type: "secrets_store_secret", name: "K", store_id: storeId, secret_name: "ONE" }] }],
+        workers: [
+          { name: "app", compatibility_date: "2025-01-01", bindings: [{ type: "secrets_store_secret", name: "K", store_id: storeId, secret_name: "ONE" }] },
+        ],
       }),
     );
     const h = await open({ seed: seedFile });
@@ -264,7 +275,10 @@ describe("seed", () => {
       [{ stores: [{ name: "a" }], secrets: [{ store: "zzz", name: "A", value: "v", scopes: ["workers"] }] }, /no seeded store/],
       [{ stores: [{ name: "a" }], secrets: [{ store: "a", name: "A", value: "v", scopes: ["ai-gateway"] }] }, /did you mean "ai_gateway"/],
       [{ stores: [{ name: "a", id: "X" }] }, /32 lowercase hex/],
-      [{ workers: [{ name: "w", bindings: [{ type: "secrets_store_secret", name: "K", store_id: "c".repeat(32), secret_name: "NOPE" }] }] }, /which were not found/],
+      [
+        { workers: [{ name: "w", bindings: [{ type: "secrets_store_secret", name: "K", store_id: "c".repeat(32), secret_name: "NOPE" }] }] },
+        /which were not found/,
+      ],
       [{ secretz: [] }, /Unrecognized key/],
     ] as const;
     for (const [seed, message] of bad) {
@@ -275,7 +289,13 @@ describe("seed", () => {
 
   it("leaves no state behind when it fails half-way", async () => {
     const dir = tmpDir();
-    const seed = { stores: [{ name: "a" }], secrets: [{ store: "a", name: "OK", value: "v", scopes: ["workers"] }, { store: "a", name: "bad name", value: "v", scopes: ["workers"] }] };
+    const seed = {
+      stores: [{ name: "a" }],
+      secrets: [
+        { store: "a", name: "OK", value: "v", scopes: ["workers"] },
+        { store: "a", name: "bad name", value: "v", scopes: ["workers"] },
+      ],
+    };
     await expect(startEmulator({ dataDir: dir, seed })).rejects.toThrow(/invalid_secret_name/);
     expect(fs.existsSync(path.join(dir, "state.json"))).toBe(false);
     const h = await open({ dataDir: dir, seed: { stores: [{ name: "good" }] } });
@@ -305,19 +325,9 @@ function spawnCli(args: string[]): ChildProcess {
   return child;
 }
 
-function startCli(args: string[]): Promise<Cli> {
+async function startCli(args: string[]): Promise<Cli> {
   const child = spawnCli(args);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    let err = "";
-    child.stderr!.on("data", (d) => (err += d));
-    child.stdout!.on("data", (d) => {
-      out += d;
-      const m = /listening on (\S+)/.exec(out);
-      if (m && /^state: /m.test(out)) resolve({ child, url: m[1]!, lines: out.trim().split("\n") });
-    });
-    child.on("exit", (code) => reject(new Error(`CLI exited ${code}: ${err}`)));
-  });
+  return { child, ...(await cliStarted(child)) };
 }
 
 function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -334,7 +344,21 @@ function runCli(args: string[]): Promise<{ code: number | null; stdout: string; 
 describe("CLI", () => {
   it("prints the URL, account and tokens, serves with them, and stops cleanly on SIGTERM", async () => {
     const account = "1234567890abcdef1234567890abcdef";
-    const cli = await startCli(["--port", "0", "--account", account, "--token", "reader:read", "--token=writer:edit", "--quota", "5", "--latency-ms", "0", "--rate-limit", "50"]);
+    const cli = await startCli([
+      "--port",
+      "0",
+      "--account",
+      account,
+      "--token",
+      "reader:read",
+      "--token=writer:edit",
+      "--quota",
+      "5",
+      "--latency-ms",
+      "0",
+      "--rate-limit",
+      "50",
+    ]);
     expect(cli.lines[0]).toMatch(/^Cloudflare API emulator listening on http:\/\/127\.0\.0\.1:\d+\/client\/v4$/);
     expect(cli.lines.slice(1, 4)).toEqual([`account: ${account}`, "token: reader", "token: writer"]);
     const hookToken = /^hook token: ([A-Za-z0-9_-]{40})$/.exec(cli.lines[4]!)?.[1];
@@ -343,8 +367,12 @@ describe("CLI", () => {
     expect((await fetch(`${origin}/__emulator/health`, { headers: { authorization: `Bearer ${hookToken}` } })).status).toBe(200);
     expect((await fetch(`${origin}/__emulator/health`, { headers: { authorization: "Bearer writer" } })).status).toBe(401);
     const quota = await fetch(`${cli.url}/accounts/${account}/secrets_store/quota`, { headers: { authorization: "Bearer reader" } });
-    expect(((await quota.json()) as any).result).toEqual({ secrets: { quota: 5, usage: 0 } });
-    const write = await fetch(`${cli.url}/accounts/${account}/secrets_store/stores`, { method: "POST", headers: { authorization: "Bearer reader" }, body: '{"name":"x"}' });
+    expect(((await quota.json()) as { result: unknown }).result).toEqual({ secrets: { quota: 5, usage: 0 } });
+    const write = await fetch(`${cli.url}/accounts/${account}/secrets_store/stores`, {
+      method: "POST",
+      headers: { authorization: "Bearer reader" },
+      body: '{"name":"x"}',
+    });
     expect(write.status).toBe(403);
     const exited = new Promise<number | null>((resolve) => cli.child.on("exit", (code) => resolve(code)));
     cli.child.kill("SIGTERM");

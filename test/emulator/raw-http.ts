@@ -3,12 +3,13 @@
  * chunks that never ends, and whether the server closes the connection after its answer.
  */
 import * as net from "node:net";
+import type { Json } from "../../tools/emulator-client";
 
 export interface RawReply {
   status: number;
   headers: Record<string, string>;
   /** The parsed JSON body (undefined when it is not JSON). */
-  body: any;
+  body: Json;
   /** The server closed the connection (FIN or reset) within `closeWithinMs` of its answer. */
   closed: boolean;
 }
@@ -32,7 +33,7 @@ export interface RawRequest {
   localAddress?: string;
 }
 
-function parse(raw: Buffer): { status: number; headers: Record<string, string>; body: any } | undefined {
+function parse(raw: Buffer): { status: number; headers: Record<string, string>; body: Json } | undefined {
   const end = raw.indexOf("\r\n\r\n");
   if (end === -1) return undefined;
   const [statusLine = "", ...lines] = raw.subarray(0, end).toString("latin1").split("\r\n");
@@ -40,7 +41,7 @@ function parse(raw: Buffer): { status: number; headers: Record<string, string>; 
   const length = Number(headers["content-length"] ?? NaN);
   const rest = raw.subarray(end + 4);
   if (!Number.isFinite(length) || rest.length < length) return undefined;
-  let body: any;
+  let body: Json;
   try {
     body = JSON.parse(rest.subarray(0, length).toString("utf8"));
   } catch {
@@ -88,10 +89,17 @@ export function rawHttp(origin: string, req: RawRequest): Promise<RawReply> {
       const headers: Record<string, string> = { host: `${host}:${port}`, ...req.headers };
       if (req.chunks) headers["transfer-encoding"] = "chunked";
       else headers["content-length"] = String(req.contentLength ?? body.length);
-      const head = `${req.method} ${req.path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join("\r\n")}\r\n\r\n`;
-      socket.write(head);
-      if (req.chunks) for (const c of req.chunks) socket.write(`${c.length.toString(16)}\r\n`), socket.write(c), socket.write("\r\n");
-      else if (body.length) socket.write(body);
+      const headerLines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+      socket.write(`${req.method} ${req.path} HTTP/1.1\r\n${headerLines.join("")}\r\n`);
+      if (req.chunks) {
+        for (const c of req.chunks) {
+          socket.write(`${c.length.toString(16)}\r\n`);
+          socket.write(c);
+          socket.write("\r\n");
+        }
+      } else if (body.length) {
+        socket.write(body);
+      }
     });
   });
 }

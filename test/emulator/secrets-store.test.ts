@@ -16,7 +16,13 @@ describe("stores", () => {
     expect(r.status).toBe(200);
     expect(r.body).toMatchObject({ success: true, errors: [], messages: [] });
     const store = r.body.result;
-    expect(store).toEqual({ id: expect.stringMatching(HEX32), name: "main", created: expect.stringMatching(TIMESTAMP), modified: store.created, account_id: h.emu.accountId });
+    expect(store).toEqual({
+      id: expect.stringMatching(HEX32),
+      name: "main",
+      created: expect.stringMatching(TIMESTAMP),
+      modified: store.created,
+      account_id: h.emu.accountId,
+    });
     const got = await h.api("GET", `/secrets_store/stores/${store.id}`);
     expect(got.status).toBe(200);
     expect(got.body.result).toEqual(store);
@@ -118,7 +124,10 @@ describe("stores", () => {
     expect((await h.api("GET", `/secrets_store/stores/${empty}`)).status).toBe(404);
 
     const full = await h.store("full");
-    await h.secrets(full, [{ name: "A", value: "1" }, { name: "B", value: "2" }]);
+    await h.secrets(full, [
+      { name: "A", value: "1" },
+      { name: "B", value: "2" },
+    ]);
     const refused = await h.api("DELETE", `/secrets_store/stores/${full}`);
     expect(refused.status).toBe(409);
     expect(codes(refused)).toEqual([1003]);
@@ -190,7 +199,13 @@ describe("secrets", () => {
     h = await harness();
     const store = await h.store();
     const cases: Array<[unknown, RegExp]> = [
-      [[{ name: "GOOD", value: "v", scopes: ["workers"] }, { name: "has space", value: "v", scopes: ["workers"] }], /invalid_secret_name/],
+      [
+        [
+          { name: "GOOD", value: "v", scopes: ["workers"] },
+          { name: "has space", value: "v", scopes: ["workers"] },
+        ],
+        /invalid_secret_name/,
+      ],
       [[{ name: "A.B", value: "v", scopes: ["workers"] }], /invalid_secret_name/],
       [[{ name: "A", value: "v", scopes: ["ai-gateway"] }], /"ai-gateway" is not a scope.*did you mean "ai_gateway"/],
       [[{ name: "A", value: "v", scopes: [] }], /at least one scope/],
@@ -207,7 +222,10 @@ describe("secrets", () => {
       expect(messages(r)).toMatch(message);
     }
     const twoBad = await h.api("POST", `/secrets_store/stores/${store}/secrets`, {
-      body: [{ name: "x y", value: "v", scopes: ["workers"] }, { name: "OK", value: "", scopes: ["nope"] }],
+      body: [
+        { name: "x y", value: "v", scopes: ["workers"] },
+        { name: "OK", value: "", scopes: ["nope"] },
+      ],
     });
     expect(twoBad.body.errors.map((e: { source?: { pointer: string } }) => e.source?.pointer)).toEqual(["/0/name", "/1/value", "/1/scopes"]);
     expect((await h.api("GET", "/secrets_store/quota")).body.result.secrets.usage).toBe(0);
@@ -218,13 +236,19 @@ describe("secrets", () => {
     const store = await h.store();
     await h.secrets(store, [{ name: "TAKEN", value: "v" }]);
     const r = await h.api("POST", `/secrets_store/stores/${store}/secrets`, {
-      body: [{ name: "NEW", value: "v", scopes: ["workers"] }, { name: "TAKEN", value: "v", scopes: ["workers"] }],
+      body: [
+        { name: "NEW", value: "v", scopes: ["workers"] },
+        { name: "TAKEN", value: "v", scopes: ["workers"] },
+      ],
     });
     expect(r.status).toBe(409);
     expect(codes(r)).toEqual([1003]);
     expect(messages(r)).toBe("secret_name_already_exists: TAKEN");
     const twice = await h.api("POST", `/secrets_store/stores/${store}/secrets`, {
-      body: [{ name: "SAME", value: "v", scopes: ["workers"] }, { name: "SAME", value: "w", scopes: ["workers"] }],
+      body: [
+        { name: "SAME", value: "v", scopes: ["workers"] },
+        { name: "SAME", value: "w", scopes: ["workers"] },
+      ],
     });
     expect(twice.status).toBe(409);
     expect((await h.api("GET", "/secrets_store/quota")).body.result.secrets.usage).toBe(1);
@@ -314,7 +338,10 @@ describe("secrets", () => {
   it("bulk-deletes by {ids} or a bare array of ids, all or nothing", async () => {
     h = await harness();
     const store = await h.store();
-    const [a, b, c, d] = await h.secrets(store, ["A", "B", "C", "D"].map((name) => ({ name, value: name })));
+    const [a, b, c, d] = await h.secrets(
+      store,
+      ["A", "B", "C", "D"].map((name) => ({ name, value: name })),
+    );
     const path = `/secrets_store/stores/${store}/secrets`;
 
     const unknown = await h.api("DELETE", path, { body: { ids: [a.id, "0".repeat(32)] } });
@@ -425,7 +452,10 @@ describe("quota", () => {
   it("reports quota and usage across all stores of the account", async () => {
     h = await harness({ maxStores: 2, quota: 7 });
     expect((await h.api("GET", "/secrets_store/quota")).body).toEqual({ success: true, errors: [], messages: [], result: { secrets: { quota: 7, usage: 0 } } });
-    await h.secrets(await h.store("a"), [{ name: "A", value: "v" }, { name: "B", value: "v" }]);
+    await h.secrets(await h.store("a"), [
+      { name: "A", value: "v" },
+      { name: "B", value: "v" },
+    ]);
     await h.secrets(await h.store("b"), [{ name: "A", value: "v" }]);
     expect((await h.api("GET", "/secrets_store/quota")).body.result).toEqual({ secrets: { quota: 7, usage: 3 } });
   });
@@ -433,9 +463,15 @@ describe("quota", () => {
   it("fails a create that would pass the quota as a whole, with a clear error", async () => {
     h = await harness({ quota: 3 });
     const store = await h.store();
-    await h.secrets(store, [{ name: "A", value: "v" }, { name: "B", value: "v" }]);
+    await h.secrets(store, [
+      { name: "A", value: "v" },
+      { name: "B", value: "v" },
+    ]);
     const r = await h.api("POST", `/secrets_store/stores/${store}/secrets`, {
-      body: [{ name: "C", value: "v", scopes: ["workers"] }, { name: "D", value: "v", scopes: ["workers"] }],
+      body: [
+        { name: "C", value: "v", scopes: ["workers"] },
+        { name: "D", value: "v", scopes: ["workers"] },
+      ],
     });
     expect(r.status).toBe(400);
     expect(codes(r)).toEqual([1003]);

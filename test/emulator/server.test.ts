@@ -28,7 +28,13 @@ describe("startEmulator", () => {
   });
 
   it("uses the given account and tokens; token is the first edit token", async () => {
-    h = await harness({ accountId: OTHER_ACCOUNT, tokens: [{ token: "reader", permission: "read" }, { token: "writer", permission: "edit" }] });
+    h = await harness({
+      accountId: OTHER_ACCOUNT,
+      tokens: [
+        { token: "reader", permission: "read" },
+        { token: "writer", permission: "edit" },
+      ],
+    });
     expect(h.emu.accountId).toBe(OTHER_ACCOUNT);
     expect(h.emu.token).toBe("writer");
     expect((await h.api("GET", "/secrets_store/stores", { token: "reader" })).status).toBe(200);
@@ -39,7 +45,14 @@ describe("startEmulator", () => {
     await expect(startEmulator({ tokens: [] })).rejects.toThrow(/at least one token/);
     await expect(startEmulator({ tokens: [{ token: "a b", permission: "edit" }] })).rejects.toThrow(/without whitespace/);
     await expect(startEmulator({ tokens: [{ token: "t", permission: "admin" as "edit" }] })).rejects.toThrow(/"read" or "edit"/);
-    await expect(startEmulator({ tokens: [{ token: "t", permission: "edit" }, { token: "t", permission: "read" }] })).rejects.toThrow(/twice/);
+    await expect(
+      startEmulator({
+        tokens: [
+          { token: "t", permission: "edit" },
+          { token: "t", permission: "read" },
+        ],
+      }),
+    ).rejects.toThrow(/twice/);
     await expect(startEmulator({ quota: -1 })).rejects.toThrow(/quota must be a whole number/);
     await expect(startEmulator({ rateLimit: 0 })).rejects.toThrow(/rateLimit/);
     h = await harness();
@@ -64,11 +77,18 @@ describe("auth", () => {
     expect(codes(unknown)).toEqual([1000]);
     const basic = await h.api("GET", "/secrets_store/stores", { token: null, headers: { authorization: "Basic abc" } });
     expect(basic.status).toBe(400);
-    expect(basic.body.errors).toEqual([{ code: 6003, message: "Invalid request headers", error_chain: [{ code: 6111, message: "Invalid format for Authorization header" }] }]);
+    expect(basic.body.errors).toEqual([
+      { code: 6003, message: "Invalid request headers", error_chain: [{ code: 6111, message: "Invalid format for Authorization header" }] },
+    ]);
   });
 
   it("accepts X-Auth-Email + X-Auth-Key, the key standing for a token with its permission", async () => {
-    h = await harness({ tokens: [{ token: "edit-key", permission: "edit" }, { token: "read-key", permission: "read" }] });
+    h = await harness({
+      tokens: [
+        { token: "edit-key", permission: "edit" },
+        { token: "read-key", permission: "read" },
+      ],
+    });
     const as = (key: string, email = "me@example.com") => ({ token: null, headers: { "x-auth-email": email, "x-auth-key": key } });
     expect((await h.api("POST", "/secrets_store/stores", { body: { name: "s" }, ...as("edit-key") })).status).toBe(200);
     expect((await h.api("GET", "/secrets_store/stores", as("read-key"))).status).toBe(200);
@@ -80,11 +100,22 @@ describe("auth", () => {
   });
 
   it("lets a read token read metadata but nothing else (403, 10000), changing nothing", async () => {
-    h = await harness({ tokens: [{ token: "writer", permission: "edit" }, { token: "reader", permission: "read" }] });
+    h = await harness({
+      tokens: [
+        { token: "writer", permission: "edit" },
+        { token: "reader", permission: "read" },
+      ],
+    });
     const store = await h.store();
     const [s] = await h.secrets(store, [{ name: "A", value: "v" }]);
     const read = { token: "reader" };
-    for (const path of ["/secrets_store/stores", `/secrets_store/stores/${store}`, `/secrets_store/stores/${store}/secrets`, `/secrets_store/stores/${store}/secrets/${s.id}`, "/secrets_store/quota"]) {
+    for (const path of [
+      "/secrets_store/stores",
+      `/secrets_store/stores/${store}`,
+      `/secrets_store/stores/${store}/secrets`,
+      `/secrets_store/stores/${store}/secrets/${s.id}`,
+      "/secrets_store/quota",
+    ]) {
       expect((await h.api("GET", path, read)).status, path).toBe(200);
     }
     const writes: Array<[string, string, unknown]> = [
@@ -123,10 +154,10 @@ describe("routing and bodies", () => {
     h = await harness();
     for (const path of [`${h.emu.url}/zones`, `${h.emu.url}/accounts/${h.emu.accountId}/secrets_store/stores/x/y/z`, `${h.emu.origin}/elsewhere`]) {
       const res = await fetch(path);
-      const body = (await res.json()) as any;
+      const body = (await res.json()) as { success: boolean; errors: Array<{ code: number }> };
       expect(res.status, path).toBe(404);
       expect(body.success).toBe(false);
-      expect(body.errors.map((e: { code: number }) => e.code)).toEqual([7003, 7000]);
+      expect(body.errors.map((e) => e.code)).toEqual([7003, 7000]);
     }
   });
 
@@ -178,7 +209,10 @@ describe("rate limit", () => {
     h = await harness({
       rateLimit: 3,
       rateLimitWindowMs: 1500,
-      tokens: [{ token: "a", permission: "edit" }, { token: "b", permission: "edit" }],
+      tokens: [
+        { token: "a", permission: "edit" },
+        { token: "b", permission: "edit" },
+      ],
     });
     const get = (token: string) => h.api("GET", "/secrets_store/quota", { token });
     for (let i = 0; i < 3; i++) expect((await get("a")).status).toBe(200);

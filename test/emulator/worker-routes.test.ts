@@ -98,12 +98,23 @@ describe("PUT/GET/DELETE …/scripts/:name/secrets", () => {
   });
 
   it("refuses a name a non-secret binding holds (400 10053), bad bodies (400 10021), a missing Worker (404 10007) and a read token (403)", async () => {
-    await withWorker({ tokens: [{ token: "edit", permission: "edit" }, { token: "read", permission: "read" }] });
+    await withWorker({
+      tokens: [
+        { token: "edit", permission: "edit" },
+        { token: "read", permission: "read" },
+      ],
+    });
     const before = await bindings();
     const clash = await h.api("PUT", `${S}/w/secrets`, { body: { name: "GREETING", text: "x", type: "secret_text" } });
     expect(clash.status).toBe(400);
     expect(clash.body.errors).toEqual([{ code: 10053, message: "Binding name 'GREETING' already in use. Please use a different name and try again." }]);
-    for (const body of [{ name: "A", type: "secret_text" }, { name: "", text: "x", type: "secret_text" }, { name: "A", text: "x", type: "plain_text" }, { name: "A", text: 5, type: "secret_text" }, undefined]) {
+    for (const body of [
+      { name: "A", type: "secret_text" },
+      { name: "", text: "x", type: "secret_text" },
+      { name: "A", text: "x", type: "plain_text" },
+      { name: "A", text: 5, type: "secret_text" },
+      undefined,
+    ]) {
       const r = await h.api("PUT", `${S}/w/secrets`, { body });
       expect(r.status, JSON.stringify(body)).toBe(400);
       expect(codes(r)[0]).toBe(10021);
@@ -119,7 +130,14 @@ describe("PUT/GET/DELETE …/scripts/:name/secrets", () => {
 
   it("takes a secret_key binding and never answers its key material", async () => {
     await withWorker();
-    const key = { name: "SIGNING", type: "secret_key", format: "raw", algorithm: { name: "HMAC", hash: "SHA-256" }, usages: ["sign"], key_base64: Buffer.from("k".repeat(32)).toString("base64") };
+    const key = {
+      name: "SIGNING",
+      type: "secret_key",
+      format: "raw",
+      algorithm: { name: "HMAC", hash: "SHA-256" },
+      usages: ["sign"],
+      key_base64: Buffer.from("k".repeat(32)).toString("base64"),
+    };
     const r = await h.api("PUT", `${S}/w/secrets`, { body: key });
     expect(r.status).toBe(200);
     expect(r.body.result).toEqual({ name: "SIGNING", type: "secret_key", format: "raw", algorithm: { name: "HMAC", hash: "SHA-256" }, usages: ["sign"] });
@@ -142,7 +160,11 @@ describe("PATCH …/scripts/:name/secrets-bulk", () => {
       },
     });
     expect(r.status).toBe(200);
-    expect(r.body.result).toEqual({ OLD: { name: "OLD", type: "secret_text" }, STAYS: { name: "STAYS", type: "secret_text" }, B1: { name: "B1", type: "secret_text" } });
+    expect(r.body.result).toEqual({
+      OLD: { name: "OLD", type: "secret_text" },
+      STAYS: { name: "STAYS", type: "secret_text" },
+      B1: { name: "B1", type: "secret_text" },
+    });
     expect(await bindingHash("B1")).toBe(sha256("bulk-one"));
     expect(await bindingHash("OLD")).toBe(sha256("old-replaced"));
     expect(await bindingHash("STAYS")).toBe(sha256("stays-value"));
@@ -159,7 +181,11 @@ describe("PATCH …/scripts/:name/secrets-bulk", () => {
     const before = await bindings();
     const cases: Array<[unknown, number, RegExp]> = [
       [{ secrets: { A: { name: "B", text: "x", type: "secret_text" } } }, 10021, /its name "B" must equal its key/],
-      [{ secrets: { A: { name: "A", text: "x", type: "secret_text" }, GREETING: { name: "GREETING", text: "x", type: "secret_text" } } }, 10053, /Binding name 'GREETING' already in use/],
+      [
+        { secrets: { A: { name: "A", text: "x", type: "secret_text" }, GREETING: { name: "GREETING", text: "x", type: "secret_text" } } },
+        10053,
+        /Binding name 'GREETING' already in use/,
+      ],
       [{ secrets: { A: { name: "A", type: "secret_text" } } }, 10021, /secrets\.A\.text/],
       [{ secrets: ["A"] }, 10021, /Invalid request body at secrets/],
     ];
@@ -184,24 +210,46 @@ describe("…/settings against the OpenAPI schema", () => {
     expect((await h.api("PUT", `${S}/bare`, { rawBody: uploadForm({ main_module: "index.js" }) })).status).toBe(200);
     const got = await h.api("GET", `${S}/bare/settings`);
     expect(violations(SETTINGS, got.body)).toEqual([]);
-    expect(got.body.result).toMatchObject({ limits: {}, observability: { enabled: false }, placement: {}, tail_consumers: [], compatibility_date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/) });
+    expect(got.body.result).toMatchObject({
+      limits: {},
+      observability: { enabled: false },
+      placement: {},
+      tail_consumers: [],
+      compatibility_date: expect.stringMatching(/^\d{4}-\d{2}-\d{2}$/),
+    });
     // The upload's date when it has one.
     await h.api("PUT", `${S}/dated`, { rawBody: uploadForm({ main_module: "index.js", compatibility_date: "2024-09-23" }) });
     expect((await h.api("GET", `${S}/dated/settings`)).body.result.compatibility_date).toBe("2024-09-23");
 
     // Cleared with null, they still come back in the schema's shape.
-    const cleared = await h.api("PATCH", `${S}/bare/settings`, { rawBody: settingsForm({ limits: null, observability: null, placement: null, tail_consumers: null }) });
+    const cleared = await h.api("PATCH", `${S}/bare/settings`, {
+      rawBody: settingsForm({ limits: null, observability: null, placement: null, tail_consumers: null }),
+    });
     expect(cleared.status).toBe(200);
     expect(violations(SETTINGS, cleared.body)).toEqual([]);
     const set = await h.api("PATCH", `${S}/bare/settings`, {
-      rawBody: settingsForm({ limits: { cpu_ms: 50 }, observability: { enabled: true }, placement: { mode: "smart" }, tail_consumers: [{ service: "t" }], bindings: [{ type: "secret_text", name: "S", text: "v" }] }),
+      rawBody: settingsForm({
+        limits: { cpu_ms: 50 },
+        observability: { enabled: true },
+        placement: { mode: "smart" },
+        tail_consumers: [{ service: "t" }],
+        bindings: [{ type: "secret_text", name: "S", text: "v" }],
+      }),
     });
     expect(violations(SETTINGS, set.body)).toEqual([]);
-    expect(set.body.result).toMatchObject({ limits: { cpu_ms: 50 }, observability: { enabled: true }, placement: { mode: "smart" }, tail_consumers: [{ service: "t" }] });
+    expect(set.body.result).toMatchObject({
+      limits: { cpu_ms: 50 },
+      observability: { enabled: true },
+      placement: { mode: "smart" },
+      tail_consumers: [{ service: "t" }],
+    });
     expect(violations(SCRIPT_SETTINGS, (await h.api("GET", `${S}/bare/script-settings`)).body)).toEqual([]);
 
     // The check itself sees the old nulls.
-    const old = { ...got.body, result: { ...got.body.result, limits: null, observability: null, placement: null, tail_consumers: null, compatibility_date: null } };
+    const old = {
+      ...got.body,
+      result: { ...got.body.result, limits: null, observability: null, placement: null, tail_consumers: null, compatibility_date: null },
+    };
     expect(violations(SETTINGS, old)).toEqual([
       "$.result.compatibility_date: null where the schema has string (not nullable)",
       "$.result.limits: null where the schema has object (not nullable)",
@@ -220,7 +268,10 @@ describe("service, versions, deployments, subdomain", () => {
     expect(codes(none)).toEqual([10090]);
     await h.api("PUT", `${S}/w`, { rawBody: uploadForm({ main_module: "index.js" }), headers: WRANGLER });
     const service = (await h.api("GET", "/workers/services/w")).body.result;
-    expect(service).toMatchObject({ id: "w", default_environment: { environment: "production", script: { id: "w", tag: expect.stringMatching(/^[0-9a-f]{32}$/), last_deployed_from: "wrangler" } } });
+    expect(service).toMatchObject({
+      id: "w",
+      default_environment: { environment: "production", script: { id: "w", tag: expect.stringMatching(/^[0-9a-f]{32}$/), last_deployed_from: "wrangler" } },
+    });
     await h.api("PATCH", `${S}/w/settings`, { rawBody: settingsForm({ tags: ["x"] }) });
     expect((await h.api("GET", "/workers/services/w")).body.result.default_environment.script.last_deployed_from).toBe("api");
   });
@@ -229,24 +280,50 @@ describe("service, versions, deployments, subdomain", () => {
     await withWorker();
     const before = await bindings();
     const current = await versionId();
-    const form = uploadForm({ main_module: "index.js", compatibility_date: "2026-02-02", bindings: [{ type: "plain_text", name: "ONLY", text: "one" }], keep_bindings: ["secret_text"] });
+    const form = uploadForm({
+      main_module: "index.js",
+      compatibility_date: "2026-02-02",
+      bindings: [{ type: "plain_text", name: "ONLY", text: "one" }],
+      keep_bindings: ["secret_text"],
+    });
     const version = await h.api("POST", `${S}/w/versions?bindings_inherit=strict`, { rawBody: form, headers: WRANGLER });
     expect(version.status).toBe(200);
-    expect(version.body.result).toMatchObject({ id: expect.stringMatching(/^[0-9a-f-]{36}$/), resources: { bindings: [{ name: "ONLY" }, { name: "OLD", type: "secret_text" }] } });
+    expect(version.body.result).toMatchObject({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      resources: { bindings: [{ name: "ONLY" }, { name: "OLD", type: "secret_text" }] },
+    });
     expect(await bindings()).toEqual(before);
 
     for (const [body, status] of [
-      [{ strategy: "percentage", versions: [{ version_id: version.body.result.id, percentage: 50 }, { version_id: current, percentage: 50 }] }, 400],
+      [
+        {
+          strategy: "percentage",
+          versions: [
+            { version_id: version.body.result.id, percentage: 50 },
+            { version_id: current, percentage: 50 },
+          ],
+        },
+        400,
+      ],
       [{ strategy: "percentage", versions: [{ version_id: version.body.result.id, percentage: 90 }] }, 400],
       [{ strategy: "percentage", versions: [{ version_id: "00000000-0000-0000-0000-000000000000", percentage: 100 }] }, 404],
     ] as const) {
       expect((await h.api("POST", `${S}/w/deployments`, { body })).status, JSON.stringify(body)).toBe(status);
     }
-    const deployed = await h.api("POST", `${S}/w/deployments`, { body: { strategy: "percentage", versions: [{ version_id: version.body.result.id, percentage: 100 }], annotations: { "workers/message": "m" } } });
+    const deployed = await h.api("POST", `${S}/w/deployments`, {
+      body: { strategy: "percentage", versions: [{ version_id: version.body.result.id, percentage: 100 }], annotations: { "workers/message": "m" } },
+    });
     expect(deployed.status).toBe(200);
-    expect(deployed.body.result).toMatchObject({ strategy: "percentage", versions: [{ version_id: version.body.result.id, percentage: 100 }], annotations: { "workers/message": "m" } });
+    expect(deployed.body.result).toMatchObject({
+      strategy: "percentage",
+      versions: [{ version_id: version.body.result.id, percentage: 100 }],
+      annotations: { "workers/message": "m" },
+    });
     expect(await versionId()).toBe(version.body.result.id);
-    expect(await bindings()).toEqual([{ type: "plain_text", name: "ONLY", text: "one" }, { type: "secret_text", name: "OLD" }]);
+    expect(await bindings()).toEqual([
+      { type: "plain_text", name: "ONLY", text: "one" },
+      { type: "secret_text", name: "OLD" },
+    ]);
     expect((await h.api("GET", `${S}/w/settings`)).body.result.compatibility_date).toBe("2026-02-02");
     expect(await bindingHash("OLD")).toBe(sha256("old-value"));
     expect((await h.api("GET", "/workers/services/w")).body.result.default_environment.script.last_deployed_from).toBe("wrangler");
@@ -258,11 +335,16 @@ describe("service, versions, deployments, subdomain", () => {
     h = await harness({ dataDir: dir, tokens: [{ token: "t", permission: "edit" }] });
     await h.api("PUT", `${S}/w`, { rawBody: uploadForm({ main_module: "index.js" }) });
     const canary = `CANARY-version-${Date.now()}`;
-    const version = await h.api("POST", `${S}/w/versions`, { rawBody: uploadForm({ main_module: "index.js", bindings: [{ type: "secret_text", name: "V", text: canary }] }) });
+    const version = await h.api("POST", `${S}/w/versions`, {
+      rawBody: uploadForm({ main_module: "index.js", bindings: [{ type: "secret_text", name: "V", text: canary }] }),
+    });
     await h.close();
     expect(fs.readFileSync(path.join(dir, "state.json"), "utf8")).not.toContain(canary);
     h = await harness({ dataDir: dir, tokens: [{ token: "t", permission: "edit" }] });
-    expect((await h.api("POST", `${S}/w/deployments`, { body: { strategy: "percentage", versions: [{ version_id: version.body.result.id, percentage: 100 }] } })).status).toBe(200);
+    expect(
+      (await h.api("POST", `${S}/w/deployments`, { body: { strategy: "percentage", versions: [{ version_id: version.body.result.id, percentage: 100 }] } }))
+        .status,
+    ).toBe(200);
     expect(await bindingHash("V")).toBe(sha256(canary));
   });
 
@@ -270,7 +352,10 @@ describe("service, versions, deployments, subdomain", () => {
     await withWorker();
     expect((await h.api("GET", "/workers/subdomain")).body.result).toEqual({ subdomain: "emulator" });
     expect((await h.api("GET", `${S}/w/subdomain`)).body.result).toEqual({ enabled: false, previews_enabled: false });
-    const r = await h.api("POST", `${S}/w/subdomain`, { body: { enabled: true, previews_enabled: false }, headers: { "cloudflare-workers-script-api-date": "2025-08-01" } });
+    const r = await h.api("POST", `${S}/w/subdomain`, {
+      body: { enabled: true, previews_enabled: false },
+      headers: { "cloudflare-workers-script-api-date": "2025-08-01" },
+    });
     expect(r.body.result).toEqual({ enabled: true, previews_enabled: false });
     expect((await h.api("GET", "/workers/workers/w")).body.result).toMatchObject({ name: "w", subdomain: { enabled: true, previews_enabled: false } });
     expect((await h.api("POST", `${S}/w/subdomain`, { body: { enabled: "yes" } })).status).toBe(400);

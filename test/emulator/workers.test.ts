@@ -82,9 +82,18 @@ describe("upload and list", () => {
 
   it("a new upload replaces the bindings; keep_bindings keeps the named types", async () => {
     h = await harness();
-    await upload("w", { main_module: "index.js", bindings: [{ type: "secret_text", name: "A", text: "a-value" }, { type: "plain_text", name: "P", text: "p" }] });
+    await upload("w", {
+      main_module: "index.js",
+      bindings: [
+        { type: "secret_text", name: "A", text: "a-value" },
+        { type: "plain_text", name: "P", text: "p" },
+      ],
+    });
     await upload("w", { main_module: "index.js", bindings: [{ type: "plain_text", name: "Q", text: "q" }], keep_bindings: ["secret_text"] });
-    expect((await settings("w")).bindings).toEqual([{ type: "plain_text", name: "Q", text: "q" }, { type: "secret_text", name: "A" }]);
+    expect((await settings("w")).bindings).toEqual([
+      { type: "plain_text", name: "Q", text: "q" },
+      { type: "secret_text", name: "A" },
+    ]);
     expect((await bindingHash("w", "A")).body.sha256).toBe(sha256("a-value"));
     await upload("w", { main_module: "index.js" });
     expect((await settings("w")).bindings).toEqual([]);
@@ -112,7 +121,13 @@ describe("upload and list", () => {
 describe("PATCH /settings", () => {
   it("takes one JSON part named settings (SDK 5.x, our provider); bindings replace the whole list", async () => {
     const store = await withStore();
-    await upload("w", { main_module: "index.js", bindings: [{ type: "secret_text", name: "OLD", text: "old-text" }, { type: "plain_text", name: "GONE", text: "x" }] });
+    await upload("w", {
+      main_module: "index.js",
+      bindings: [
+        { type: "secret_text", name: "OLD", text: "old-text" },
+        { type: "plain_text", name: "GONE", text: "x" },
+      ],
+    });
     const r = await patchSettings("w", {
       bindings: [
         { type: "secret_text", name: "OLD" },
@@ -204,7 +219,12 @@ describe("PATCH /settings", () => {
       { type: "secret_text", name: "RENAMED" },
       { type: "secret_text", name: "REPLACE" },
     ]);
-    for (const [binding, value] of [["KEEP", "keep-me"], ["INHERIT", "inherit-me"], ["RENAMED", "rename-me"], ["REPLACE", "replaced"]]) {
+    for (const [binding, value] of [
+      ["KEEP", "keep-me"],
+      ["INHERIT", "inherit-me"],
+      ["RENAMED", "rename-me"],
+      ["REPLACE", "replaced"],
+    ]) {
       expect((await bindingHash("w", binding!)).body.sha256, binding).toBe(sha256(value!));
     }
     const body = JSON.stringify((await h.api("GET", `${S}/w/settings`)).body);
@@ -222,11 +242,30 @@ describe("PATCH /settings", () => {
     const store = await withStore({ maxStores: 1 });
     await upload("w", { main_module: "index.js", compatibility_date: "2025-03-03", bindings: [{ type: "secret_text", name: "KEEP", text: "original" }] });
     const cases: Array<[unknown[], number, RegExp]> = [
-      [[{ type: "secrets_store_secret", name: "B", store_id: "0".repeat(32), secret_name: "WORKERS_KEY" }], 10182, /Secrets Store binding 'B' references store '0{32}' and secret 'WORKERS_KEY' which were not found/],
-      [[{ type: "secrets_store_secret", name: "B", store_id: store, secret_name: "NOPE" }], 10182, new RegExp(`binding 'B' references store '${store}' and secret 'NOPE' which were not found`)],
-      [[{ type: "secrets_store_secret", name: "B", store_id: store, secret_name: "GATEWAY_KEY" }], 10021, new RegExp(`binding 'B': secret 'GATEWAY_KEY' in store '${store}' does not have the "workers" scope`)],
+      [
+        [{ type: "secrets_store_secret", name: "B", store_id: "0".repeat(32), secret_name: "WORKERS_KEY" }],
+        10182,
+        /Secrets Store binding 'B' references store '0{32}' and secret 'WORKERS_KEY' which were not found/,
+      ],
+      [
+        [{ type: "secrets_store_secret", name: "B", store_id: store, secret_name: "NOPE" }],
+        10182,
+        new RegExp(`binding 'B' references store '${store}' and secret 'NOPE' which were not found`),
+      ],
+      [
+        [{ type: "secrets_store_secret", name: "B", store_id: store, secret_name: "GATEWAY_KEY" }],
+        10021,
+        new RegExp(`binding 'B': secret 'GATEWAY_KEY' in store '${store}' does not have the "workers" scope`),
+      ],
       [[{ type: "secrets_store_secret", name: "B", secret_name: "WORKERS_KEY" }], 10021, /needs "store_id" and "secret_name"/],
-      [[{ type: "plain_text", name: "X", text: "1" }, { type: "plain_text", name: "X", text: "2" }], 10021, /Binding name "X" is used by more than one binding/],
+      [
+        [
+          { type: "plain_text", name: "X", text: "1" },
+          { type: "plain_text", name: "X", text: "2" },
+        ],
+        10021,
+        /Binding name "X" is used by more than one binding/,
+      ],
       [[{ type: "secret_text", name: "NEW" }], 10021, /Binding "NEW" \(secret_text\) needs a "text" value/],
       [[{ type: "inherit", name: "NOTHING" }], 10021, /no binding named "NOTHING" to inherit from/],
       [[{ type: "plain_text", name: "P" }], 10021, /needs a "text" string/],
@@ -245,7 +284,12 @@ describe("PATCH /settings", () => {
   });
 
   it("refuses a read token (binding a store secret is a write) and changes nothing", async () => {
-    const store = await withStore({ tokens: [{ token: "edit", permission: "edit" }, { token: "read", permission: "read" }] });
+    const store = await withStore({
+      tokens: [
+        { token: "edit", permission: "edit" },
+        { token: "read", permission: "read" },
+      ],
+    });
     await upload("w", { main_module: "index.js" }, "edit");
     const r = await patchSettings("w", { bindings: [{ type: "secrets_store_secret", name: "B", store_id: store, secret_name: "WORKERS_KEY" }] }, "read");
     expect(r.status).toBe(403);
@@ -274,7 +318,12 @@ describe("/script-settings", () => {
   it("reads and patches script-level settings as JSON; bindings are not part of it", async () => {
     h = await harness();
     await upload("w", { main_module: "index.js", bindings: [{ type: "plain_text", name: "P", text: "p" }] });
-    expect((await h.api("GET", `${S}/w/script-settings`)).body.result).toEqual({ logpush: false, observability: { enabled: false }, tags: [], tail_consumers: [] });
+    expect((await h.api("GET", `${S}/w/script-settings`)).body.result).toEqual({
+      logpush: false,
+      observability: { enabled: false },
+      tags: [],
+      tail_consumers: [],
+    });
     const r = await h.api("PATCH", `${S}/w/script-settings`, {
       rawBody: JSON.stringify({ logpush: true, tags: ["a"], tail_consumers: [{ service: "tail" }], bindings: [] }),
       headers: { "content-type": "application/json" },

@@ -4,7 +4,7 @@ import { CloudflareApiError } from "../../provider/api/error";
 import type { ApiSettings } from "../../provider/api/request";
 import * as api from "../../provider/api/secrets-store";
 import { sha256 } from "../rig/bytes";
-import { emulatorFetch } from "../rig/emulator-client";
+import { emulatorFetch } from "../../tools/emulator-client";
 
 const VALUE = "client-test-value-9f8e7d";
 

@@ -8,8 +8,16 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { HEX_ID, MAX_BINDING_NAME_LENGTH, MAX_COMMENT_LENGTH, MAX_SECRET_NAME_LENGTH, MAX_STORE_NAME_LENGTH, SCOPES } from "../../provider/runtime/rules";
-import { suiteSeed } from "../cli/spec-stack";
+import {
+  ALLOWED_INPUTS,
+  HEX_ID,
+  MAX_BINDING_NAME_LENGTH,
+  MAX_COMMENT_LENGTH,
+  MAX_SECRET_NAME_LENGTH,
+  MAX_STORE_NAME_LENGTH,
+  SCOPES,
+} from "../../provider/runtime/rules";
+import { suiteSeed } from "../rig/random";
 import { hexId } from "../cli/spec-stack";
 import { Rig, type Kind } from "../rig";
 import type { CheckFailure } from "../rig/host";
@@ -48,7 +56,11 @@ const namesProperty = (reason: string, property: string) => reason.includes(`\`$
 function repeatable(news: Record<string, unknown>): string[] {
   const shown = new Set(["storeId", "accountId", "duplicateOf", "scopes", "valueFrom", "adopt", "allowLargeValue", "forceDestroy"]);
   const base = new Set([WORKER, SOURCE_NAME, "default_secrets_store", "fresh_secret", "API_KEY", "a note"]);
-  return stringsIn(Object.entries(news).filter(([k]) => !shown.has(k)).map(([, v]) => v)).filter((s) => !base.has(s));
+  return stringsIn(
+    Object.entries(news)
+      .filter(([k]) => !shown.has(k))
+      .map(([, v]) => v),
+  ).filter((s) => !base.has(s));
 }
 
 function stringsIn(v: unknown, out: string[] = []): string[] {
@@ -64,7 +76,13 @@ const NAME_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 const validName = fc.string({ unit: fc.constantFrom(...NAME_CHARS.split("")), minLength: 1, maxLength: 24 });
 const PATHY = ["/", "?", "#", "%", ".", "..", "../", "%2F", "\\"];
 const hex = (minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom(..."0123456789abcdef".split("")), minLength, maxLength });
-const nonString = fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.array(fc.string({ maxLength: 5 }), { maxLength: 2 }), fc.record({ x: fc.integer() }));
+const nonString = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string({ maxLength: 5 }), { maxLength: 2 }),
+  fc.record({ x: fc.integer() }),
+);
 
 /** Names that break the secret-name rule: empty, blank, spaced, unicode, path characters, too long, control characters, lone surrogates. */
 const badSecretName = (max: number) =>
@@ -110,11 +128,13 @@ const unknownScope = fc.oneof(
   fc.constantFrom("WORKERS", "Workers", " workers", "workers ", "kv", "r2", "ai gateway", ""),
 );
 
-const extraKey = fc
-  .stringMatching(/^[a-z][A-Za-z0-9_]{0,15}$/)
-  .filter((k) => !["storeId", "name", "value", "valueFrom", "scopes", "comment", "adopt", "allowLargeValue", "duplicateOf", "rotation", "accountId", "status", "created", "modified", "valueVersion", "previousName", "copyName", "boundBy", "deleteWhenBound", "renameFrom", "forceDestroy", "scriptName", "bindingName", "secretName", "wranglerConfig", "workersScriptBinding"].includes(k));
+/** A key no resource kind takes (every kind's allowed inputs are left out). */
+const ANY_KIND_TAKES: readonly string[] = Object.values(ALLOWED_INPUTS).flat();
+const extraKey = fc.stringMatching(/^[a-z][A-Za-z0-9_]{0,15}$/).filter((k) => !ANY_KIND_TAKES.includes(k));
 
-const c = (kind: BadCase["kind"], property: string, label: string) => (over: Record<string, unknown>): BadCase => ({ kind, over, property, label });
+const c =
+  (kind: BadCase["kind"], property: string, label: string) =>
+  (over: Record<string, unknown>): BadCase => ({ kind, over, property, label });
 
 const SECRET_CASES: Array<fc.Arbitrary<BadCase>> = [
   badSecretName(MAX_SECRET_NAME_LENGTH).map((name) => c("StoreSecret", "name", "secret name breaks the rule")({ name })),
@@ -125,9 +145,13 @@ const SECRET_CASES: Array<fc.Arbitrary<BadCase>> = [
   fc.constant(c("StoreSecret", "scopes", "scopes missing")({ scopes: undefined })),
   fc.constantFrom(...SCOPES).map((s) => c("StoreSecret", "scopes", "a scope twice")({ scopes: [s, "workers", s] })),
   fc.constant(c("StoreSecret", "scopes", "ai_gateway twice, two spellings")({ scopes: ["ai-gateway", "ai_gateway"] })),
-  fc.oneof(nonString, fc.array(fc.integer(), { minLength: 1, maxLength: 3 }), fc.constant("workers")).map((scopes) => c("StoreSecret", "scopes", "scopes of the wrong type")({ scopes })),
+  fc
+    .oneof(nonString, fc.array(fc.integer(), { minLength: 1, maxLength: 3 }), fc.constant("workers"))
+    .map((scopes) => c("StoreSecret", "scopes", "scopes of the wrong type")({ scopes })),
   fc.constant(c("StoreSecret", "value", "empty value")({ value: "" })),
-  fc.integer({ min: 1, max: 40 }).chain((n) => fc.constantFrom(" ", "\n", "\t", "\r\n").map((w) => c("StoreSecret", "value", "whitespace-only value")({ value: w.repeat(n) }))),
+  fc
+    .integer({ min: 1, max: 40 })
+    .chain((n) => fc.constantFrom(" ", "\n", "\t", "\r\n").map((w) => c("StoreSecret", "value", "whitespace-only value")({ value: w.repeat(n) }))),
   fc.integer({ min: 1025, max: 4000 }).map((n) => c("StoreSecret", "value", "value over 1,024 bytes")({ value: "v".repeat(n) })),
   fc.integer({ min: 65_537, max: 70_000 }).map((n) => c("StoreSecret", "value", "value over 65,536 bytes")({ value: "v".repeat(n), allowLargeValue: true })),
   fc.integer({ min: 342, max: 500 }).map((n) => c("StoreSecret", "value", "multi-byte value over 1,024 bytes")({ value: "€".repeat(n) })),
@@ -138,7 +162,9 @@ const SECRET_CASES: Array<fc.Arbitrary<BadCase>> = [
   fc.string({ minLength: 4, maxLength: 20 }).map((s) => c("StoreSecret", "value", "value with U+FFFD (a lone surrogate encoded)")({ value: `${s}\ufffdtail` })),
   fc.constant(c("StoreSecret", "value", "no value, nothing to adopt or copy")({ value: undefined })),
   fc.integer({ min: MAX_COMMENT_LENGTH + 1, max: 102_400 }).map((n) => c("StoreSecret", "comment", "comment too long")({ comment: "c".repeat(n) })),
-  fc.constantFrom("\u0000", "\u0007", "\u001b[31m", "\ufffd").map((ch) => c("StoreSecret", "comment", "comment with control characters")({ comment: `note ${ch} here` })),
+  fc
+    .constantFrom("\u0000", "\u0007", "\u001b[31m", "\ufffd")
+    .map((ch) => c("StoreSecret", "comment", "comment with control characters")({ comment: `note ${ch} here` })),
   nonString.filter((v) => v !== null).map((comment) => c("StoreSecret", "comment", "comment is not a string")({ comment })),
   badId.map((storeId) => c("StoreSecret", "storeId", "malformed store id")({ storeId })),
   fc.constant(c("StoreSecret", "storeId", "store id missing")({ storeId: undefined })),
@@ -148,15 +174,27 @@ const SECRET_CASES: Array<fc.Arbitrary<BadCase>> = [
   hex(32, 32).map((secretId) => c("StoreSecret", "value", "value and duplicateOf")({ duplicateOf: { secretId } })),
   nonString.map((duplicateOf) => c("StoreSecret", "duplicateOf", "duplicateOf of the wrong type")({ value: undefined, duplicateOf })),
   fc.constant(c("StoreSecret", "rotation", "previous name equal to the name")({ rotation: { keepPrevious: true, previousName: "fresh_secret" } })),
-  badSecretName(MAX_SECRET_NAME_LENGTH).filter((n) => n !== "").map((previousName) => c("StoreSecret", "rotation", "bad previous name")({ rotation: { keepPrevious: true, previousName } })),
+  badSecretName(MAX_SECRET_NAME_LENGTH)
+    .filter((n) => n !== "")
+    .map((previousName) => c("StoreSecret", "rotation", "bad previous name")({ rotation: { keepPrevious: true, previousName } })),
   validName.map((previousName) => c("StoreSecret", "rotation", "previousName without keepPrevious")({ rotation: { keepPrevious: false, previousName } })),
-  fc.constant(c("StoreSecret", "rotation", "default previous name too long")({ name: "n".repeat(MAX_SECRET_NAME_LENGTH - 3) })).map((x) => ({ ...x, property: "rotation", over: { ...x.over, rotation: { keepPrevious: true } } })),
-  fc.oneof(nonString, fc.constant({ keepPrevious: "yes" }), fc.constant({ keepPrevious: true, extra: 1 })).map((rotation) => c("StoreSecret", "rotation", "rotation of the wrong shape")({ rotation })),
-  fc.constantFrom("1ABC", "A-B", "A B", "", "$(id)", "a/b").map((env) => c("StoreSecret", "valueFrom", "bad environment variable name")({ value: undefined, valueFrom: { env } })),
+  fc
+    .constant(c("StoreSecret", "rotation", "default previous name too long")({ name: "n".repeat(MAX_SECRET_NAME_LENGTH - 3) }))
+    .map((x) => ({ ...x, property: "rotation", over: { ...x.over, rotation: { keepPrevious: true } } })),
+  fc
+    .oneof(nonString, fc.constant({ keepPrevious: "yes" }), fc.constant({ keepPrevious: true, extra: 1 }))
+    .map((rotation) => c("StoreSecret", "rotation", "rotation of the wrong shape")({ rotation })),
+  fc
+    .constantFrom("1ABC", "A-B", "A B", "", "$(id)", "a/b")
+    .map((env) => c("StoreSecret", "valueFrom", "bad environment variable name")({ value: undefined, valueFrom: { env } })),
   fc.constant(c("StoreSecret", "valueFrom", "value and valueFrom")({ valueFrom: { env: "HOME" } })),
-  fc.constant(c("StoreSecret", "valueFrom", "valueFrom and duplicateOf")({ value: undefined, valueFrom: { env: "HOME" }, duplicateOf: { secretId: "0".repeat(32) } })),
+  fc.constant(
+    c("StoreSecret", "valueFrom", "valueFrom and duplicateOf")({ value: undefined, valueFrom: { env: "HOME" }, duplicateOf: { secretId: "0".repeat(32) } }),
+  ),
   nonString.filter((v) => typeof v !== "boolean").map((adopt) => c("StoreSecret", "adopt", "adopt is not a boolean")({ adopt })),
-  nonString.filter((v) => typeof v !== "boolean").map((allowLargeValue) => c("StoreSecret", "allowLargeValue", "allowLargeValue is not a boolean")({ allowLargeValue })),
+  nonString
+    .filter((v) => typeof v !== "boolean")
+    .map((allowLargeValue) => c("StoreSecret", "allowLargeValue", "allowLargeValue is not a boolean")({ allowLargeValue })),
   fc.tuple(extraKey, fc.string({ minLength: 6, maxLength: 20 })).map(([k, v]) => ({ ...c("StoreSecret", k, "unknown extra property")({ [k]: v }) })),
 ];
 
@@ -166,7 +204,9 @@ const BINDING_CASES: Array<fc.Arbitrary<BadCase>> = [
   badSecretName(MAX_SECRET_NAME_LENGTH).map((secretName) => c("WorkerSecretBinding", "secretName", "invalid secret name")({ secretName })),
   badId.map((storeId) => c("WorkerSecretBinding", "storeId", "malformed store id")({ storeId })),
   badId.filter((s) => s !== "").map((accountId) => c("WorkerSecretBinding", "accountId", "malformed account id")({ accountId })),
-  fc.constantFrom("scriptName", "bindingName", "storeId", "secretName").map((k) => c("WorkerSecretBinding", k, "required argument missing")({ [k]: undefined })),
+  fc
+    .constantFrom("scriptName", "bindingName", "storeId", "secretName")
+    .map((k) => c("WorkerSecretBinding", k, "required argument missing")({ [k]: undefined })),
   fc.tuple(extraKey, fc.string({ minLength: 6, maxLength: 20 })).map(([k, v]) => c("WorkerSecretBinding", k, "unknown extra property")({ [k]: v })),
 ];
 
@@ -227,11 +267,13 @@ describe("bad input fails at check, naming the property and the fix, with no wri
     const named = failures.filter((f) => f.property === property || (property.length > 64 && f.property.startsWith(property.slice(0, 64))));
     if (failures.length && !named.length) problems.push(`no failure on \`${property}\` (got ${failures.map((f) => f.property || "(provider)").join(", ")})`);
     for (const f of named) {
-      if (!namesProperty(f.reason, property.length > 64 ? property.slice(0, 64) : property)) problems.push(`the reason does not name \`${property}\`: ${f.reason.slice(0, 200)}`);
+      if (!namesProperty(f.reason, property.length > 64 ? property.slice(0, 64) : property))
+        problems.push(`the reason does not name \`${property}\`: ${f.reason.slice(0, 200)}`);
       if (!FIX.test(f.reason)) problems.push(`the reason does not say how to fix it: ${f.reason.slice(0, 200)}`);
     }
     for (const f of failures) {
-      for (const s of repeatable(news)) if (f.reason.includes(s)) problems.push(`a reason repeats an input (${s.length} characters): ${f.reason.slice(0, 120)}`);
+      for (const s of repeatable(news))
+        if (f.reason.includes(s)) problems.push(`a reason repeats an input (${s.length} characters): ${f.reason.slice(0, 120)}`);
       if (f.reason.includes(VALUE)) problems.push("a reason repeats the value");
       if (/Unexpected struct type/.test(f.reason)) problems.push("Unexpected struct type");
     }
@@ -269,7 +311,10 @@ describe("bad input fails at check, naming the property and the fix, with no wri
     const rejected = [...byLabel.values()].reduce((a, b) => a + b.rejected, 0);
     console.log(
       `bad-input (seed ${seed}): ${cases.length} generated invalid inputs, ${rejected} rejected at check, ${writes.length} API writes\n` +
-        [...byLabel].sort().map(([label, s]) => `  ${label}: ${s.rejected}/${s.tried}`).join("\n"),
+        [...byLabel]
+          .sort()
+          .map(([label, s]) => `  ${label}: ${s.rejected}/${s.tried}`)
+          .join("\n"),
     );
     expect(cases.length).toBeGreaterThanOrEqual(200);
     expect(rows).toEqual([]);
@@ -288,19 +333,43 @@ describe("bad input fails at check, naming the property and the fix, with no wri
       ["uppercase scopes", "StoreSecret", { scopes: ["WORKERS"] }, "scopes", /unknown scope.*exactly "workers"/],
       ["padded scopes", "StoreSecret", { scopes: [" workers "] }, "scopes", /unknown scope.*exactly "workers"/],
       ["adopt with duplicateOf", "StoreSecret", { value: undefined, adopt: true, duplicateOf: { secretId: "0".repeat(32) } }, "duplicateOf", /contradict/],
-      ["previousName with keepPrevious: false", "StoreSecret", { rotation: { keepPrevious: false, previousName: "old_copy" } }, "rotation", /only applies with `keepPrevious: true`/],
+      [
+        "previousName with keepPrevious: false",
+        "StoreSecret",
+        { rotation: { keepPrevious: false, previousName: "old_copy" } },
+        "rotation",
+        /only applies with `keepPrevious: true`/,
+      ],
       ["an unknown extra property", "StoreSecret", { scope: ["workers"] }, "scope", /not an argument of StoreSecret.*Remove it/],
       ["an unknown extra property on a binding", "WorkerSecretBinding", { secret: "x" }, "secret", /not an argument of WorkerSecretBinding/],
       ["a missing storeId (was: Unexpected struct type)", "StoreSecret", { storeId: undefined }, "storeId", /`storeId` is required/],
       ["missing scopes (was: Unexpected struct type)", "StoreSecret", { scopes: undefined }, "scopes", /`scopes` is required/],
       ["a store id that names no store (was: a raw 404)", "StoreSecret", { storeId: "f".repeat(32) }, "storeId", /Store f{32} does not exist in account/],
-      ["a store id that names no store, on a binding (was: a raw 404)", "WorkerSecretBinding", { storeId: "e".repeat(32) }, "storeId", /Store e{32} does not exist/],
-      ["another account's id (was: a raw 403)", "StoreSecret", { accountId: "a".repeat(32) }, "accountId", /no access to account a{32}.*another account.*`accountId`/],
+      [
+        "a store id that names no store, on a binding (was: a raw 404)",
+        "WorkerSecretBinding",
+        { storeId: "e".repeat(32) },
+        "storeId",
+        /Store e{32} does not exist/,
+      ],
+      [
+        "another account's id (was: a raw 403)",
+        "StoreSecret",
+        { accountId: "a".repeat(32) },
+        "accountId",
+        /no access to account a{32}.*another account.*`accountId`/,
+      ],
       ["another account's id on a store (was: a raw 403)", "SecretsStore", { accountId: "b".repeat(32) }, "accountId", /no access to account b{32}/],
       ["another account's id on a binding (was: a raw 403)", "WorkerSecretBinding", { accountId: "c".repeat(32) }, "accountId", /no access to account c{32}/],
       ["a malformed account id", "StoreSecret", { accountId: "../other" }, "accountId", /32 lowercase hexadecimal/],
       ["a malformed store id that would leave the store's path", "StoreSecret", { storeId: "../../workers/scripts" }, "storeId", /32 lowercase hexadecimal/],
-      ["a duplicateOf source that does not exist (was: found only at up)", "StoreSecret", { value: undefined, duplicateOf: { secretId: "d".repeat(32) } }, "duplicateOf", /d{32} is not a secret in store/],
+      [
+        "a duplicateOf source that does not exist (was: found only at up)",
+        "StoreSecret",
+        { value: undefined, duplicateOf: { secretId: "d".repeat(32) } },
+        "duplicateOf",
+        /d{32} is not a secret in store/,
+      ],
     ];
     for (const [label, kind, over, property, reason] of hand) {
       it(label, async () => {
@@ -317,7 +386,11 @@ describe("bad input fails at check, naming the property and the fix, with no wri
     it("a well-formed duplicateOf source is looked up read-only, and an existing one passes", async () => {
       const source = (await rig.api<Array<{ id: string; name: string }>>("GET", `/secrets_store/stores/${STORE}/secrets`)).find((s) => s.name === SOURCE_NAME)!;
       const mark = (await rig.requests()).length;
-      const { failures } = await new Managed(rig, "StoreSecret", "copy-ok").check({ ...BASE.StoreSecret, value: undefined, duplicateOf: { secretId: source.id } });
+      const { failures } = await new Managed(rig, "StoreSecret", "copy-ok").check({
+        ...BASE.StoreSecret,
+        value: undefined,
+        duplicateOf: { secretId: source.id },
+      });
       expect(failures).toEqual([]);
       const requests = (await rig.requests()).slice(mark);
       expect(requests.filter((r) => r.method !== "GET")).toEqual([]);

@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../rig/bytes";
 import { ProviderHost } from "../rig/host";
-import { packedPackage, REPO_ROOT } from "../rig/package";
+import { packedPackage, REPO_ROOT } from "../../tools/packed-package";
 import { serializedProviders } from "../rig";
-import { emulatorFetch } from "../rig/emulator-client";
+import { emulatorFetch } from "../../tools/emulator-client";
 
 const VALUE = "fresh-install-value-31337";
 
@@ -51,7 +51,9 @@ describe("the packed package in a fresh Pulumi program directory", () => {
         { "cloudflare:apiToken": emu.token, "cloudflare-secrets-store:accountId": emu.accountId, "cloudflare-secrets-store:apiBaseUrl": emu.url },
         ["cloudflare:apiToken"],
       );
-      const stores = await (await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, { headers: { authorization: `Bearer ${emu.token}` } })).json();
+      const stores = await (
+        await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, { headers: { authorization: `Bearer ${emu.token}` } })
+      ).json();
       const storeId = (stores as { result: Array<{ id: string }> }).result[0]!.id;
       const urn = "urn:pulumi:dev::fresh::pulumi-nodejs:dynamic/cloudflare-secrets-store:StoreSecret::s";
       const news = { storeId, name: "fresh_secret", value: VALUE, scopes: ["workers"], __provider: providers.StoreSecret };

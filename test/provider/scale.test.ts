@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { Rig } from "../rig";
-import type { RequestLogEntry } from "../rig/emulator-client";
+import type { RequestLogEntry } from "../../tools/emulator-client";
 
 const count = (log: RequestLogEntry[], method: string, pattern: RegExp) => log.filter((r) => r.method === method && pattern.test(r.path)).length;
 
@@ -55,7 +55,11 @@ describe("one deployment's requests grow with pages, not resources", () => {
     await rig.host.create(rig.urn("StoreSecret", "first"), first.inputs);
     // Adopting the secret the first resource just created: the check finds it without listing again.
     const before = (await rig.requests()).length;
-    const second = await rig.host.check(rig.urn("StoreSecret", "second"), {}, rig.props("StoreSecret", { storeId: store, name: "bulk_1", adopt: true, scopes: ["workers"] }));
+    const second = await rig.host.check(
+      rig.urn("StoreSecret", "second"),
+      {},
+      rig.props("StoreSecret", { storeId: store, name: "bulk_1", adopt: true, scopes: ["workers"] }),
+    );
     expect(second.failures).toEqual([]);
     expect((await rig.requests()).slice(before)).toEqual([]);
   });
@@ -78,10 +82,18 @@ describe("one deployment's requests grow with pages, not resources", () => {
     const before = (await rig.requests()).length;
     // 80 PATCHes at once (a value and scope write, then a comment write, per secret): nearly three windows' worth.
     const rechecked = await Promise.all(
-      created.map((c, i) => rig.host.check(rig.urn("StoreSecret", `r${i}`), checked[i]!.inputs, secretProps(store, i, { value: `rotated-${i}`, scopes: ["workers", "ai_gateway"] }))),
+      created.map((c, i) =>
+        rig.host.check(
+          rig.urn("StoreSecret", `r${i}`),
+          checked[i]!.inputs,
+          secretProps(store, i, { value: `rotated-${i}`, scopes: ["workers", "ai_gateway"] }),
+        ),
+      ),
     );
     await Promise.all(created.map((c, i) => rig.host.update(c.id, rig.urn("StoreSecret", `r${i}`), c.properties, rechecked[i]!.inputs)));
-    await Promise.all(created.map((c, i) => rig.host.update(c.id, rig.urn("StoreSecret", `r${i}`), c.properties, { ...rechecked[i]!.inputs, comment: "again" })));
+    await Promise.all(
+      created.map((c, i) => rig.host.update(c.id, rig.urn("StoreSecret", `r${i}`), c.properties, { ...rechecked[i]!.inputs, comment: "again" })),
+    );
     const log = await rig.requests();
     expect(log.slice(before).length).toBe(80);
     expect(log.filter((r) => r.status === 429)).toEqual([]);

@@ -258,4 +258,3 @@ describe("StoreSecret through the real dynamic provider host", () => {
     expect(JSON.parse(fs.readFileSync(installed, "utf8")).name).toBe("pulumi-cloudflare-secrets-store");
   });
 });
-

@@ -9,7 +9,10 @@ const WORKER = "api-worker";
 
 /** Bindings other than `except`, as comparable JSON. */
 const others = (bindings: Array<Record<string, unknown>>, except: string) =>
-  bindings.filter((b) => b.name !== except).map((b) => JSON.stringify(b)).sort();
+  bindings
+    .filter((b) => b.name !== except)
+    .map((b) => JSON.stringify(b))
+    .sort();
 
 describe("WorkerSecretBinding through the real dynamic provider host", () => {
   let rig: Rig;
@@ -76,17 +79,21 @@ describe("WorkerSecretBinding through the real dynamic provider host", () => {
   it("ten bindings created concurrently on one Worker all land, nothing else lost", async () => {
     const before = await rig.workerBindings(WORKER);
     const ten = Array.from({ length: 10 }, (_, i) => binding(`parallel-${i}`));
-    const steps = await Promise.all(
-      ten.map((b, i) => b.up({ scriptName: WORKER, bindingName: `KEY_${i}`, storeId, secretName: "stripe_api_key" })),
-    );
+    const steps = await Promise.all(ten.map((b, i) => b.up({ scriptName: WORKER, bindingName: `KEY_${i}`, storeId, secretName: "stripe_api_key" })));
     expect(steps).toEqual(Array(10).fill("create"));
     const after = await rig.workerBindings(WORKER);
-    expect(after.filter((x) => String(x.name).startsWith("KEY_")).map((x) => x.name).sort()).toEqual(
-      Array.from({ length: 10 }, (_, i) => `KEY_${i}`).sort(),
-    );
-    expect(after.filter((x) => !String(x.name).startsWith("KEY_")).map((x) => JSON.stringify(x)).sort()).toEqual(
-      before.map((x) => JSON.stringify(x)).sort(),
-    );
+    expect(
+      after
+        .filter((x) => String(x.name).startsWith("KEY_"))
+        .map((x) => x.name)
+        .sort(),
+    ).toEqual(Array.from({ length: 10 }, (_, i) => `KEY_${i}`).sort());
+    expect(
+      after
+        .filter((x) => !String(x.name).startsWith("KEY_"))
+        .map((x) => JSON.stringify(x))
+        .sort(),
+    ).toEqual(before.map((x) => JSON.stringify(x)).sort());
     await Promise.all(ten.map((b) => b.destroy()));
     expect((await rig.workerBindings(WORKER)).map((x) => JSON.stringify(x)).sort()).toEqual(before.map((x) => JSON.stringify(x)).sort());
   });

@@ -8,10 +8,10 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as grpc from "@grpc/grpc-js";
-import { Struct } from "google-protobuf/google/protobuf/struct_pb";
-
-/* eslint-disable @typescript-eslint/no-require-imports */
-type ProtoModule = Record<string, any>;
+import { Struct, type JavaScriptValue } from "google-protobuf/google/protobuf/struct_pb";
+import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
+import * as proto from "@pulumi/pulumi/proto/provider_pb";
+import { Status } from "@pulumi/pulumi/proto/status_pb";
 
 /** The unknown-value sentinel the engine puts in inputs during preview. */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -51,17 +51,18 @@ export interface StartHostOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** The engine side's protocol modules: ours, whatever SDK copy the program directory has. */
-const pulumiModule = (sub: string): ProtoModule => require(`@pulumi/pulumi/${sub}`);
+/** Properties as a protobuf Struct, the way the engine sends them. */
+const toStruct = (props: Props): Struct => Struct.fromJavaScript(props as Record<string, JavaScriptValue>);
+
+/** A reply callback of the generated gRPC client. */
+type Reply<T> = (err: grpc.ServiceError | null, resp: T) => void;
 
 export class ProviderHost {
   private output = "";
 
   private constructor(
     private readonly child: ChildProcess,
-    private readonly client: any,
-    private readonly proto: ProtoModule,
-    private readonly statusProto: ProtoModule,
+    private readonly client: ResourceProviderClient,
   ) {
     child.stdout?.on("data", (d: Buffer) => (this.output += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (this.output += d.toString()));
@@ -89,26 +90,25 @@ export class ProviderHost {
       let err = "";
       const onData = (d: Buffer) => {
         buf += d.toString();
-        const line = buf.split("\n")[0];
-        if (buf.includes("\n") && /^\d+$/.test(line.trim())) {
-          child.stdout!.off("data", onData);
-          resolve(Number(line.trim()));
+        const newline = buf.indexOf("\n");
+        const line = newline === -1 ? "" : buf.slice(0, newline).trim();
+        if (/^\d+$/.test(line)) {
+          child.stdout.off("data", onData);
+          resolve(Number(line));
         }
       };
-      child.stdout!.on("data", onData);
-      child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+      child.stdout.on("data", onData);
+      child.stderr.on("data", (d: Buffer) => (err += d.toString()));
       child.once("exit", (code) => reject(new Error(`dynamic provider host exited (${code}): ${err}`)));
     });
-    const grpcPb = pulumiModule("proto/provider_grpc_pb");
-    const proto = pulumiModule("proto/provider_pb");
-    const statusProto = pulumiModule("proto/status_pb");
-    const client = new grpcPb.ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-    return new ProviderHost(child, client, proto, statusProto);
+    const client = new ResourceProviderClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    return new ProviderHost(child, client);
   }
 
-  private call<T>(method: string, request: unknown): Promise<T> {
+  /** One unary RPC: `send` makes the call with the reply callback it is given. */
+  private call<T>(method: string, send: (reply: Reply<T>) => unknown): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.client[method](request, (err: grpc.ServiceError | null, resp: T) => {
+      send((err, resp) => {
         if (err) reject(this.toError(method, err));
         else resolve(resp);
       });
@@ -119,10 +119,10 @@ export class ProviderHost {
     const bin = err.metadata?.get("grpc-status-details-bin")?.[0];
     let initFailed: HostCallError["initFailed"];
     if (bin) {
-      const status = this.statusProto.Status.deserializeBinary(bin as Buffer);
-      for (const any of status.getDetailsList()) {
-        if (any.getTypeName() === "pulumirpc.ErrorResourceInitFailed") {
-          const d = this.proto.ErrorResourceInitFailed.deserializeBinary(any.getValue_asU8());
+      const status = Status.deserializeBinary(bin as Buffer);
+      for (const detail of status.getDetailsList()) {
+        if (detail.getTypeName() === "pulumirpc.ErrorResourceInitFailed") {
+          const d = proto.ErrorResourceInitFailed.deserializeBinary(detail.getValue_asU8());
           initFailed = {
             id: d.getId(),
             properties: d.getProperties()?.toJavaScript() ?? {},
@@ -140,35 +140,35 @@ export class ProviderHost {
     for (const [k, v] of Object.entries(config)) {
       args[k] = secretKeys.includes(k) ? { [SECRET_SIG_KEY]: SECRET_SIG, value: v } : v;
     }
-    const req = new this.proto.ConfigureRequest();
-    req.setArgs(Struct.fromJavaScript(args as any));
+    const req = new proto.ConfigureRequest();
+    req.setArgs(toStruct(args));
     req.setAcceptsecrets(true);
     req.setAcceptresources(true);
     const vars = req.getVariablesMap();
     for (const [k, v] of Object.entries(config)) vars.set(k, v);
-    await this.call("configure", req);
+    await this.call("configure", (reply) => this.client.configure(req, reply));
   }
 
   async check(urn: string, olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
-    const req = new this.proto.CheckRequest();
+    const req = new proto.CheckRequest();
     req.setUrn(urn);
-    req.setOlds(Struct.fromJavaScript(olds as any));
-    req.setNews(Struct.fromJavaScript(news as any));
-    const resp = await this.call<any>("check", req);
+    req.setOlds(toStruct(olds));
+    req.setNews(toStruct(news));
+    const resp = await this.call<proto.CheckResponse>("check", (reply) => this.client.check(req, reply));
     return {
       inputs: resp.getInputs()?.toJavaScript() ?? {},
-      failures: resp.getFailuresList().map((f: any) => ({ property: f.getProperty(), reason: f.getReason() })),
+      failures: resp.getFailuresList().map((f) => ({ property: f.getProperty(), reason: f.getReason() })),
     };
   }
 
   async diff(id: string, urn: string, olds: Props, news: Props): Promise<DiffResult> {
-    const req = new this.proto.DiffRequest();
+    const req = new proto.DiffRequest();
     req.setId(id);
     req.setUrn(urn);
-    req.setOlds(Struct.fromJavaScript(olds as any));
-    req.setNews(Struct.fromJavaScript(news as any));
-    const resp = await this.call<any>("diff", req);
-    const kinds = this.proto.DiffResponse.DiffChanges;
+    req.setOlds(toStruct(olds));
+    req.setNews(toStruct(news));
+    const resp = await this.call<proto.DiffResponse>("diff", (reply) => this.client.diff(req, reply));
+    const kinds = proto.DiffResponse.DiffChanges;
     const c = resp.getChanges();
     return {
       changes: c === kinds.DIFF_SOME ? "some" : c === kinds.DIFF_NONE ? "none" : "unknown",
@@ -178,20 +178,20 @@ export class ProviderHost {
   }
 
   async create(urn: string, properties: Props): Promise<{ id: string; properties: Props }> {
-    const req = new this.proto.CreateRequest();
+    const req = new proto.CreateRequest();
     req.setUrn(urn);
-    req.setProperties(Struct.fromJavaScript(properties as any));
-    const resp = await this.call<any>("create", req);
+    req.setProperties(toStruct(properties));
+    const resp = await this.call<proto.CreateResponse>("create", (reply) => this.client.create(req, reply));
     return { id: resp.getId(), properties: resp.getProperties()?.toJavaScript() ?? {} };
   }
 
   async read(id: string, urn: string, properties: Props, inputs?: Props): Promise<{ id: string; properties: Props; inputs?: Props }> {
-    const req = new this.proto.ReadRequest();
+    const req = new proto.ReadRequest();
     req.setId(id);
     req.setUrn(urn);
-    req.setProperties(Struct.fromJavaScript(properties as any));
-    if (inputs) req.setInputs(Struct.fromJavaScript(inputs as any));
-    const resp = await this.call<any>("read", req);
+    req.setProperties(toStruct(properties));
+    if (inputs) req.setInputs(toStruct(inputs));
+    const resp = await this.call<proto.ReadResponse>("read", (reply) => this.client.read(req, reply));
     return {
       id: resp.getId(),
       properties: resp.getProperties()?.toJavaScript() ?? {},
@@ -200,21 +200,21 @@ export class ProviderHost {
   }
 
   async update(id: string, urn: string, olds: Props, news: Props): Promise<{ properties: Props }> {
-    const req = new this.proto.UpdateRequest();
+    const req = new proto.UpdateRequest();
     req.setId(id);
     req.setUrn(urn);
-    req.setOlds(Struct.fromJavaScript(olds as any));
-    req.setNews(Struct.fromJavaScript(news as any));
-    const resp = await this.call<any>("update", req);
+    req.setOlds(toStruct(olds));
+    req.setNews(toStruct(news));
+    const resp = await this.call<proto.UpdateResponse>("update", (reply) => this.client.update(req, reply));
     return { properties: resp.getProperties()?.toJavaScript() ?? {} };
   }
 
   async delete(id: string, urn: string, properties: Props): Promise<void> {
-    const req = new this.proto.DeleteRequest();
+    const req = new proto.DeleteRequest();
     req.setId(id);
     req.setUrn(urn);
-    req.setProperties(Struct.fromJavaScript(properties as any));
-    await this.call("delete", req);
+    req.setProperties(toStruct(properties));
+    await this.call("delete", (reply) => this.client.delete(req, reply));
   }
 
   async close(): Promise<void> {

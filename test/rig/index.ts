@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import { ProviderHost, type Props } from "./host";
-import { deployWorker, emulatorFetch, requestLog, type RequestLogEntry } from "./emulator-client";
-import { REPO_ROOT, stageProgram } from "./package";
+import { deployWorker, emulatorFetch, requestLog, type Json, type RequestLogEntry } from "../../tools/emulator-client";
+import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
 
 export type Kind = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "PreviousSecretCopy";
 const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudflare-secrets-store:";
@@ -130,7 +130,7 @@ export class Rig {
    * Pulumi, between deployments: the provider process is restarted after it, as the next
    * `pulumi` run would start a fresh one.
    */
-  async api<T = any>(method: string, apiPath: string, body?: unknown): Promise<T> {
+  async api<T = Json>(method: string, apiPath: string, body?: unknown): Promise<T> {
     const envelope = await this.hook<{ result: T }>(method, `/client/v4/accounts/${this.emulator.accountId}${apiPath}`, body);
     if (method !== "GET") await this.restartHost(this.currentConfig);
     return envelope.result;
@@ -161,12 +161,8 @@ export class Rig {
   }
 
   async bindingSha256(script: string, binding: string): Promise<string> {
-    return (
-      await this.hook<{ sha256: string }>(
-        "GET",
-        `/__emulator/accounts/${this.emulator.accountId}/workers/scripts/${script}/bindings/${binding}/sha256`,
-      )
-    ).sha256;
+    return (await this.hook<{ sha256: string }>("GET", `/__emulator/accounts/${this.emulator.accountId}/workers/scripts/${script}/bindings/${binding}/sha256`))
+      .sha256;
   }
 
   async close(): Promise<void> {

@@ -6,7 +6,8 @@
 import type { CheckFailure, DiffResult, Props } from "./host";
 import type { Kind, Rig } from "./index";
 
-export type Step = "create" | "update" | "replace" | "same";
+/** What `up` did to the resource. */
+export type UpOutcome = "create" | "update" | "replace" | "same";
 
 export class CheckFailed extends Error {
   constructor(readonly failures: CheckFailure[]) {
@@ -50,7 +51,7 @@ export class Managed {
   }
 
   /** Check, diff and apply, as `pulumi up` does for this resource. Errors are kept in the transcript too. */
-  async up(news: Props): Promise<Step> {
+  async up(news: Props): Promise<UpOutcome> {
     try {
       return await this.apply(news);
     } catch (err) {
@@ -59,7 +60,7 @@ export class Managed {
     }
   }
 
-  private async apply(news: Props): Promise<Step> {
+  private async apply(news: Props): Promise<UpOutcome> {
     const { inputs, failures } = await this.check(news);
     if (failures.length) throw new CheckFailed(failures);
     if (!this.id) {

@@ -1,11 +1,15 @@
 /** Calls on a running emulator shared by the rig, the example stacks, the demo and the benchmark. */
-import type { RunningEmulator } from "../../emulator";
+import type { RequestLogEntry, RunningEmulator } from "../emulator";
 
-export interface RequestLogEntry {
-  method: string;
-  path: string;
-  status: number;
-}
+export type { RequestLogEntry };
+
+/**
+ * A parsed JSON answer that its caller reads field by field and checks with assertions. It is the
+ * one `any` of the test tooling, named so it is found; pass a type instead where the shape is
+ * known (`emulatorFetch<{ sha256: string }>(…)`).
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type Json = any;
 
 /** True for a test hook path (`/__emulator` or below). */
 export const isHookPath = (urlPath: string): boolean => urlPath === "/__emulator" || urlPath.startsWith("/__emulator/") || urlPath.startsWith("/__emulator?");
@@ -24,11 +28,7 @@ export function emulatorAuth(emu: RunningEmulator, urlPath: string): Record<stri
  * with the API token); a JSON `body` is serialised. Throws on a non-2xx answer; returns the
  * parsed JSON (or undefined).
  */
-export async function emulatorFetch<T = any>(
-  emu: RunningEmulator,
-  urlPath: string,
-  init: { method?: string; body?: unknown } = {},
-): Promise<T> {
+export async function emulatorFetch<T = Json>(emu: RunningEmulator, urlPath: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
   const isForm = init.body instanceof FormData;
   const res = await fetch(emu.origin + urlPath, {
     method: init.method ?? "GET",

@@ -7,7 +7,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
-export const REPO_ROOT = path.resolve(__dirname, "../..");
+export const REPO_ROOT = path.resolve(__dirname, "..");
 export const PACKAGE_NAME = "pulumi-cloudflare-secrets-store";
 const RIG_DIR = path.join(REPO_ROOT, ".rig");
 
@@ -20,7 +20,7 @@ export function packedPackage(): string {
   if (known && fs.existsSync(known)) return known;
   // Packed fresh: a tarball left from an earlier build could be stale.
   if (!fs.existsSync(path.join(REPO_ROOT, "dist/provider/index.js"))) {
-    throw new Error("dist/ is missing: run `npm run build` before using the rig");
+    throw new Error("dist/ is missing: run `npm run build` before packing the package");
   }
   const dest = path.join(RIG_DIR, "pack");
   fs.mkdirSync(dest, { recursive: true });
@@ -30,6 +30,7 @@ export function packedPackage(): string {
     stdio: ["ignore", "pipe", "pipe"],
   });
   const [info] = JSON.parse(out) as Array<{ filename: string }>;
+  if (!info) throw new Error(`npm pack named no tarball: ${out}`);
   const tgz = path.join(dest, info.filename);
   process.env.RIG_PACKAGE_TGZ = tgz;
   return tgz;

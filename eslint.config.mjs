@@ -1,0 +1,35 @@
+// ESLint flat config: ESLint's and typescript-eslint's recommended rules, plus the two type-aware
+// rules that catch a forgotten `await`. Layout is Prettier's (`.prettierrc.json`), not ESLint's.
+import js from "@eslint/js";
+import { defineConfig, globalIgnores } from "eslint/config";
+import globals from "globals";
+import tseslint from "typescript-eslint";
+
+export default defineConfig(
+  globalIgnores(["dist/", ".rig/", ".cache/", "coverage/", "tools/pulumi-cli/"]),
+  js.configs.recommended,
+  tseslint.configs.recommended,
+  {
+    languageOptions: { globals: globals.node },
+    rules: {
+      // A leading `_` marks a parameter or binding left unused on purpose.
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
+      // The serialized provider shims require the installed package's runtime at call time, by design.
+      "@typescript-eslint/no-require-imports": ["error", { allow: ["^pulumi-cloudflare-secrets-store/runtime$"] }],
+    },
+  },
+  {
+    files: ["**/*.ts", "**/*.mts"],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      "@typescript-eslint/no-floating-promises": "error",
+      "@typescript-eslint/no-misused-promises": "error",
+    },
+  },
+  {
+    // Plain CommonJS scripts (run by `node`, or staged as a Pulumi program).
+    files: ["**/*.js"],
+    languageOptions: { sourceType: "commonjs" },
+    rules: { "@typescript-eslint/no-require-imports": "off" },
+  },
+);

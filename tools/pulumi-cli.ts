@@ -229,7 +229,9 @@ export function parseJsonDisplay(stdout: string): Pick<Deployment, "steps" | "pr
   const docText = (firstEvent < 0 ? stdout : stdout.slice(0, firstEvent)).trim();
   const doc = docText.startsWith("{") ? (JSON.parse(docText) as { steps?: JsonStep[]; diagnostics?: JsonDiagnostic[] }) : {};
   const planned = (doc.steps ?? []).map((s) => toStep(s));
-  const diagnostics: Diagnostic[] = (doc.diagnostics ?? []).filter((d) => d.severity !== "debug").map((d) => ({ severity: d.severity, message: d.message, urn: d.urn }));
+  const diagnostics: Diagnostic[] = (doc.diagnostics ?? [])
+    .filter((d) => d.severity !== "debug")
+    .map((d) => ({ severity: d.severity, message: d.message, urn: d.urn }));
   if (firstEvent < 0) return { steps: planned, previewSteps: [], diagnostics };
   const steps: Step[] = [];
   for (const line of stdout.slice(firstEvent).split("\n")) {

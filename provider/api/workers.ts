@@ -14,7 +14,12 @@ export const Script = z.object({ id: z.string() }).passthrough();
 export type Script = z.infer<typeof Script>;
 
 export const ScriptSettings = z
-  .object({ bindings: z.array(Binding).nullish().transform((b) => b ?? []) })
+  .object({
+    bindings: z
+      .array(Binding)
+      .nullish()
+      .transform((b) => b ?? []),
+  })
   .passthrough();
 export type ScriptSettings = z.infer<typeof ScriptSettings>;
 
@@ -37,12 +42,7 @@ export async function getScriptSettings(api: ApiSettings, accountId: string, scr
  * Sets a script's binding list (`PATCH …/settings`, multipart with one `settings` JSON part). The
  * list is replaced whole: callers read, merge and write (see `applyBindingChanges` in the runtime).
  */
-export async function patchScriptBindings(
-  api: ApiSettings,
-  accountId: string,
-  scriptName: string,
-  bindings: Binding[],
-): Promise<ScriptSettings> {
+export async function patchScriptBindings(api: ApiSettings, accountId: string, scriptName: string, bindings: Binding[]): Promise<ScriptSettings> {
   const form = new FormData();
   form.append("settings", new Blob([JSON.stringify({ bindings })], { type: "application/json" }), "settings");
   return (await cfRequest(api, { method: "PATCH", path: settingsPath(accountId, scriptName), form, schema: ScriptSettings })).result;

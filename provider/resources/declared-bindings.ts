@@ -41,7 +41,12 @@ const key = (b: Omit<DeclaredBinding, "storeId">) => `${b.scriptName}\u0000${b.b
 export function markManaged(found: pulumi.Output<Omit<SecretUse, "managed">[] | undefined>, storeId: pulumi.Output<string>): pulumi.Output<SecretUse[]> {
   return pulumi.all([found, storeId]).apply(([uses, store]) =>
     pulumi.all(declared).apply((lists) => {
-      const ours = new Set(lists.flat().filter((b) => b.storeId === store).map(key));
+      const ours = new Set(
+        lists
+          .flat()
+          .filter((b) => b.storeId === store)
+          .map(key),
+      );
       return (uses ?? []).map((u) => ({ ...u, managed: ours.has(key(u)) }));
     }),
   );

@@ -88,9 +88,9 @@ export class WorkerSecretBinding extends pulumi.dynamic.Resource {
       "WorkerSecretBinding",
     );
     declareBindings(
-      pulumi.all([args.scriptName, args.bindingName, args.storeId, args.secretName]).apply(([scriptName, bindingName, storeId, secretName]) => [
-        { scriptName, bindingName, storeId, secretName },
-      ]),
+      pulumi
+        .all([args.scriptName, args.bindingName, args.storeId, args.secretName])
+        .apply(([scriptName, bindingName, storeId, secretName]) => [{ scriptName, bindingName, storeId, secretName }]),
     );
   }
 }

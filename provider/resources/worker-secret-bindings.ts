@@ -67,9 +67,11 @@ export class WorkerSecretBindings extends pulumi.dynamic.Resource {
       "WorkerSecretBindings",
     );
     declareBindings(
-      pulumi.all([args.scriptName, args.storeId, pulumi.output(args.bindings)]).apply(([scriptName, storeId, bindings]) =>
-        Object.entries(bindings).map(([bindingName, secretName]) => ({ scriptName, bindingName, storeId, secretName })),
-      ),
+      pulumi
+        .all([args.scriptName, args.storeId, pulumi.output(args.bindings)])
+        .apply(([scriptName, storeId, bindings]) =>
+          Object.entries(bindings).map(([bindingName, secretName]) => ({ scriptName, bindingName, storeId, secretName })),
+        ),
     );
   }
 }

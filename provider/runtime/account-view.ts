@@ -54,7 +54,11 @@ export function listStores(settings: Settings): Promise<secretsApi.Store[]> {
 /** Records a store this process created. */
 export function noteStore(settings: Settings, store: secretsApi.Store): void {
   const known = stores.get(settings.accountId);
-  if (known) stores.set(settings.accountId, known.then((all) => [...all.filter((s) => s.id !== store.id), store]));
+  if (known)
+    stores.set(
+      settings.accountId,
+      known.then((all) => [...all.filter((s) => s.id !== store.id), store]),
+    );
 }
 
 /** Every secret of a store (one paged list per store per deployment); undefined when the store is gone. */
@@ -76,13 +80,19 @@ export async function secretById(settings: Settings, storeId: string, id: string
 /** Records a secret this process created or changed (as the API answered). */
 export function noteSecret(settings: Settings, secret: Secret): void {
   const known = listings.get(storeKey(settings, secret.store_id));
-  void known?.then((l) => l.secrets.set(secret.id, secret), () => undefined);
+  void known?.then(
+    (l) => l.secrets.set(secret.id, secret),
+    () => undefined,
+  );
 }
 
 /** Records a secret this process deleted. */
 export function forgetSecret(settings: Settings, storeId: string, id: string): void {
   const known = listings.get(storeKey(settings, storeId));
-  void known?.then((l) => l.secrets.delete(id), () => undefined);
+  void known?.then(
+    (l) => l.secrets.delete(id),
+    () => undefined,
+  );
 }
 
 /** A Worker's settings as read once in this deployment (undefined when the Worker does not exist). */

@@ -62,7 +62,10 @@ async function report(inputs: Props): Promise<Props | undefined> {
 
 async function reportOrFail(inputs: Props): Promise<Props> {
   const outs = await report(inputs);
-  if (!outs) throw new Error(`The previous-value copy "${inputs.previousName}" is missing. Run \`pulumi refresh\` (so its StoreSecret notices), then \`pulumi up\`, which makes it again.`);
+  if (!outs)
+    throw new Error(
+      `The previous-value copy "${inputs.previousName}" is missing. Run \`pulumi refresh\` (so its StoreSecret notices), then \`pulumi up\`, which makes it again.`,
+    );
   return outs;
 }
 
@@ -101,7 +104,10 @@ export async function remove(_id: string, props: Props): Promise<void> {
     throw new Error(
       usage.refusal(
         settings,
-        `delete ${uses.map((u) => `"${u.secretName}"`).filter((n, i, all) => all.indexOf(n) === i).join(", ")}, a previous-value copy of secret "${props.secretName}" in store ${props.storeId}`,
+        `delete ${uses
+          .map((u) => `"${u.secretName}"`)
+          .filter((n, i, all) => all.indexOf(n) === i)
+          .join(", ")}, a previous-value copy of secret "${props.secretName}" in store ${props.storeId}`,
         uses,
         usage.DELETE_WHEN_BOUND,
       ),
@@ -109,4 +115,3 @@ export async function remove(_id: string, props: Props): Promise<void> {
   }
   await Promise.all(copies.map((copy) => batches.deleteSecret(settings, props.storeId, copy.id)));
 }
-

@@ -91,8 +91,27 @@ export function definedOnly<T extends Record<string, unknown>>(inputs: T): T {
 export const ALLOWED_INPUTS = {
   SecretsStore: ["name", "adopt", "forceDestroy", "accountId", "created", "modified"],
   StoreSecret: [
-    "storeId", "name", "value", "valueFrom", "scopes", "comment", "adopt", "allowLargeValue", "duplicateOf", "rotation", "deleteWhenBound", "accountId",
-    "status", "created", "modified", "valueVersion", "previousName", "copyName", "boundBy", "renameFrom", "rotationPlan",
+    "storeId",
+    "name",
+    "value",
+    "valueFrom",
+    "scopes",
+    "comment",
+    "adopt",
+    "allowLargeValue",
+    "duplicateOf",
+    "rotation",
+    "deleteWhenBound",
+    "accountId",
+    "status",
+    "created",
+    "modified",
+    "valueVersion",
+    "previousName",
+    "copyName",
+    "boundBy",
+    "renameFrom",
+    "rotationPlan",
   ],
   WorkerSecretBinding: ["scriptName", "bindingName", "storeId", "secretName", "accountId", "wranglerConfig", "workersScriptBinding"],
   WorkerSecretBindings: ["scriptName", "storeId", "bindings", "accountId", "wranglerConfig", "workersScriptBindings"],
@@ -112,7 +131,19 @@ export function unknownInputs(kind: keyof typeof ALLOWED_INPUTS, news: Record<st
   }
 }
 const OUTPUT_ONLY = new Set([
-  "created", "modified", "status", "valueVersion", "previousName", "copyName", "boundBy", "renameFrom", "rotationPlan", "wranglerConfig", "workersScriptBinding", "workersScriptBindings", "previousId",
+  "created",
+  "modified",
+  "status",
+  "valueVersion",
+  "previousName",
+  "copyName",
+  "boundBy",
+  "renameFrom",
+  "rotationPlan",
+  "wranglerConfig",
+  "workersScriptBinding",
+  "workersScriptBindings",
+  "previousId",
 ]);
 
 /** Failure reason for an id that is not 32 lowercase hex characters, or undefined. Never repeats the input. */

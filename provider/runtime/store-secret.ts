@@ -60,7 +60,13 @@ const ValueFrom = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }
 export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("StoreSecret", news, failures);
-  const storeId = validId(field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"), "storeId", "a store id", "`store.id` of a SecretsStore", failures);
+  const storeId = validId(
+    field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"),
+    "storeId",
+    "a store id",
+    "`store.id` of a SecretsStore",
+    failures,
+  );
   const name = field(news, "name", z.string(), failures, 'the secret\'s name, for example "stripe_api_key"');
   const rawScopes = field(news, "scopes", z.array(z.string()), failures, 'a list of scopes, for example ["workers"]');
   const comment = field(news, "comment", z.string().optional(), failures, "a string");
@@ -85,13 +91,15 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   if (adopt && (duplicateOf || isUnknown(news.duplicateOf))) {
     failures.push({
       property: "duplicateOf",
-      reason: "`adopt` and `duplicateOf` contradict each other: `adopt` takes over an existing secret and keeps it, `duplicateOf` creates a new secret as a copy of another. Remove one of them.",
+      reason:
+        "`adopt` and `duplicateOf` contradict each other: `adopt` takes over an existing secret and keeps it, `duplicateOf` creates a new secret as a copy of another. Remove one of them.",
     });
   }
   if (rotation && !rotation.keepPrevious && rotation.previousName !== undefined) {
     failures.push({
       property: "rotation",
-      reason: "`rotation.previousName` only applies with `keepPrevious: true` (it names the copy of the previous value); with `keepPrevious: false` there is no copy. Remove `previousName`, or set `keepPrevious: true`.",
+      reason:
+        "`rotation.previousName` only applies with `keepPrevious: true` (it names the copy of the previous value); with `keepPrevious: false` there is no copy. Remove `previousName`, or set `keepPrevious: true`.",
     });
   }
 
@@ -126,13 +134,14 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
         typeof inputs.copyName !== "string"
           ? undefined
           : inputs.copyName.length > MAX_SECRET_NAME_LENGTH
-            ? `The previous-value copy's name (\`${rotation.previousName === undefined ? "name + \"_previous\"" : "rotation.previousName"}\` + "_v" + the version it holds) would be ${inputs.copyName.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten \`name\`, or set a shorter \`rotation.previousName\`.`
+            ? `The previous-value copy's name (\`${rotation.previousName === undefined ? 'name + "_previous"' : "rotation.previousName"}\` + "_v" + the version it holds) would be ${inputs.copyName.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten \`name\`, or set a shorter \`rotation.previousName\`.`
             : secretNameProblem("rotation.previousName", inputs.previousName);
       if (problem && !(rotation.previousName === undefined && secretNameProblem("name", name))) failures.push({ property: "rotation", reason: problem });
       if (inputs.previousName === name) {
         failures.push({
           property: "rotation",
-          reason: "`rotation.previousName` must differ from `name`: it names the copies that keep the previous value. Choose another name, or leave it out to use `<name>_previous`.",
+          reason:
+            "`rotation.previousName` must differ from `name`: it names the copies that keep the previous value. Choose another name, or leave it out to use `<name>_previous`.",
         });
       }
     }
@@ -185,8 +194,16 @@ function plannedCopyName(olds: Props, inputs: Props, name: string, valueChanged:
  * Read-only lookups before anything else reads the store: the store exists (a missing one would
  * otherwise look empty), and a `duplicateOf` source exists in it when this check creates the copy.
  */
-async function storeAndSourceExist(olds: Props, inputs: Props, storeId: string | undefined, duplicateOf: { secretId: string } | undefined, accountId: string | undefined, failures: CheckFailure[]): Promise<boolean> {
-  const creates = olds.name === undefined || olds.storeId !== storeId || JSON.stringify(olds.duplicateOf ?? null) !== JSON.stringify(inputs.duplicateOf ?? null);
+async function storeAndSourceExist(
+  olds: Props,
+  inputs: Props,
+  storeId: string | undefined,
+  duplicateOf: { secretId: string } | undefined,
+  accountId: string | undefined,
+  failures: CheckFailure[],
+): Promise<boolean> {
+  const creates =
+    olds.name === undefined || olds.storeId !== storeId || JSON.stringify(olds.duplicateOf ?? null) !== JSON.stringify(inputs.duplicateOf ?? null);
   // A secret that stays where it is needs no lookup (a store deleted since shows at refresh).
   if (storeId === undefined || !creates) return true;
   const settings = checkedSettings(accountId);
@@ -236,21 +253,28 @@ async function checkValue(olds: Props, news: Props, inputs: Props, ctx: ValueCon
   }
   if (raw !== undefined && ctx.duplicateOf) {
     const from = ctx.valueFrom ? "valueFrom" : "value";
-    failures.push({ property: from, reason: `Set either \`${from}\` or \`duplicateOf\`, not both: a duplicate takes its value from the source secret. Remove one of them.` });
+    failures.push({
+      property: from,
+      reason: `Set either \`${from}\` or \`duplicateOf\`, not both: a duplicate takes its value from the source secret. Remove one of them.`,
+    });
     return undefined;
   }
   if (raw === undefined) {
     if (!ctx.duplicateOf && !inputs.adopt && !isUnknown(news.duplicateOf)) {
       failures.push({
         property: "value",
-        reason: '`value` is required. Pass it from secret config (`value: cfg.requireSecret("stripeKey")`) or from the environment (`valueFrom: { env: "STRIPE_KEY" }`); or use `duplicateOf` to copy another secret, or `adopt: true` to keep an existing secret\'s value.',
+        reason:
+          '`value` is required. Pass it from secret config (`value: cfg.requireSecret("stripeKey")`) or from the environment (`valueFrom: { env: "STRIPE_KEY" }`); or use `duplicateOf` to copy another secret, or `adopt: true` to keep an existing secret\'s value.',
       });
     }
     return undefined;
   }
   if (isUnknown(raw)) return UNKNOWN;
   if (typeof raw !== "string") {
-    failures.push({ property: "value", reason: `\`value\` must be a string, not ${typeName(raw)}. Pass the secret's value as text (for example \`cfg.requireSecret("stripeKey")\`).` });
+    failures.push({
+      property: "value",
+      reason: `\`value\` must be a string, not ${typeName(raw)}. Pass the secret's value as text (for example \`cfg.requireSecret("stripeKey")\`).`,
+    });
     return undefined;
   }
   if (isFingerprint(raw)) {
@@ -258,7 +282,8 @@ async function checkValue(olds: Props, news: Props, inputs: Props, ctx: ValueCon
     if (raw === olds.value) return raw;
     failures.push({
       property: "value",
-      reason: "`value` holds a fingerprint from the Pulumi state, not a secret value. With `ignoreChanges: [\"value\"]` the engine passes the stored fingerprint when the secret has to be created again (a replacement or a new stack): remove `value` from `ignoreChanges` for that run, so the value from the program is written.",
+      reason:
+        '`value` holds a fingerprint from the Pulumi state, not a secret value. With `ignoreChanges: ["value"]` the engine passes the stored fingerprint when the secret has to be created again (a replacement or a new stack): remove `value` from `ignoreChanges` for that run, so the value from the program is written.',
     });
     return undefined;
   }
@@ -355,7 +380,11 @@ async function checkAgainstAccount(
  */
 async function checkScopeRemoval(settings: Settings, storeId: string, olds: Props, name: string, scopes: string[], failures: CheckFailure[]): Promise<void> {
   if (!Array.isArray(olds.scopes) || !olds.scopes.includes("workers") || scopes.includes("workers")) return;
-  const uses = await usage.usesOf(settings, storeId, [name, currentCopy(olds)].filter((n): n is string => typeof n === "string"));
+  const uses = await usage.usesOf(
+    settings,
+    storeId,
+    [name, currentCopy(olds)].filter((n): n is string => typeof n === "string"),
+  );
   if (uses.length === 0) return;
   failures.push({
     property: "scopes",
@@ -363,7 +392,7 @@ async function checkScopeRemoval(settings: Settings, storeId: string, olds: Prop
       settings,
       `remove the \`workers\` scope from secret "${name}"`,
       uses,
-      "keep \"workers\" in `scopes` until those bindings are gone (for a binding this program declares: remove it in one `pulumi up`, the scope in the next), or set `deleteWhenBound: true` on this StoreSecret",
+      'keep "workers" in `scopes` until those bindings are gone (for a binding this program declares: remove it in one `pulumi up`, the scope in the next), or set `deleteWhenBound: true` on this StoreSecret',
       false,
     ),
   });
@@ -443,12 +472,22 @@ function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previo
  * that name that is not that copy is never touched. Older copies are deleted by the
  * PreviousSecretCopy, after the fallback bindings moved to this one.
  */
-async function copyPrevious(settings: Settings, storeId: string, sourceId: string, name: string, copyName: string, scopes: string[], version: number): Promise<string> {
+async function copyPrevious(
+  settings: Settings,
+  storeId: string,
+  sourceId: string,
+  name: string,
+  copyName: string,
+  scopes: string[],
+  version: number,
+): Promise<string> {
   const existing = await view.findSecret(settings, storeId, copyName);
   const comment = copyComment(name, version);
   if (existing?.comment === comment) return existing.id;
   if (existing) {
-    throw new Error(`Secret "${copyName}" (id ${existing.id}) is not the copy of version ${version} of "${name}"; rotation left it alone. Choose another \`rotation.previousName\`.`);
+    throw new Error(
+      `Secret "${copyName}" (id ${existing.id}) is not the copy of version ${version} of "${name}"; rotation left it alone. Choose another \`rotation.previousName\`.`,
+    );
   }
   const copy = await duplicateSecret(settings, storeId, sourceId, { name: copyName, scopes, comment });
   return copy.id;
@@ -456,7 +495,11 @@ async function copyPrevious(settings: Settings, storeId: string, sourceId: strin
 
 /** Who binds the secret and its copy, from the usage index (built by the first caller in a deployment). */
 async function bindingsOf(settings: Settings, storeId: string, names: unknown[]): Promise<usage.Use[]> {
-  return usage.usesOf(settings, storeId, names.filter((n): n is string => typeof n === "string"));
+  return usage.usesOf(
+    settings,
+    storeId,
+    names.filter((n): n is string => typeof n === "string"),
+  );
 }
 
 export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
@@ -479,7 +522,9 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   }
   if (!secret) {
     if (value === undefined) {
-      throw new Error(`Secret "${name}" does not exist in store ${storeId}, so there is nothing to adopt; give it a \`value\` (or \`duplicateOf\`) to create it.`);
+      throw new Error(
+        `Secret "${name}" does not exist in store ${storeId}, so there is nothing to adopt; give it a \`value\` (or \`duplicateOf\`) to create it.`,
+      );
     }
     secret = await batches.createSecret(settings, storeId, { name, value, scopes, comment });
   }
@@ -505,7 +550,13 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
   const secret = await view.secretById(settings, props.storeId, id);
   if (!secret) return GONE;
   const copyName = currentCopy(props);
-  const outs = outputsOf(props, settings, secret, props.previousId, await bindingsOf(settings, props.storeId, [secret.name, copyName]).catch(() => props.boundBy));
+  const outs = outputsOf(
+    props,
+    settings,
+    secret,
+    props.previousId,
+    await bindingsOf(settings, props.storeId, [secret.name, copyName]).catch(() => props.boundBy),
+  );
   if (props.modified && secret.modified !== props.modified && isFingerprint(props.value)) {
     // Changed outside Pulumi: we cannot read the value, so assume it changed and write ours again.
     outs.value = `changed-outside-pulumi:${secret.modified}`;
@@ -567,7 +618,8 @@ export async function remove(id: string, props: Props): Promise<void> {
     isRecreated(settings.accountId, props.storeId, props.name);
   if (!accepted) {
     const uses = await usage.usesOf(settings, props.storeId, [props.name]);
-    if (uses.length) throw new Error(usage.refusal(settings, `delete secret "${props.name}" (id ${id}) from store ${props.storeId}`, uses, usage.DELETE_WHEN_BOUND));
+    if (uses.length)
+      throw new Error(usage.refusal(settings, `delete secret "${props.name}" (id ${id}) from store ${props.storeId}`, uses, usage.DELETE_WHEN_BOUND));
   }
   await batches.deleteSecret(settings, props.storeId, id);
 }

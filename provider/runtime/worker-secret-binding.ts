@@ -32,7 +32,6 @@ import {
 type Props = Record<string, any>;
 type Binding = workersApi.Binding;
 
-
 /** Another binding sent back so the API keeps it exactly: secret bindings as `{name, type}` (their values stay), the rest as read. */
 const keep = (b: Binding): Binding => (b.type === "secret_text" || b.type === "secret_key" ? { name: b.name, type: b.type } : b);
 
@@ -54,7 +53,13 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   unknownInputs("WorkerSecretBinding", news, failures);
   const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
   const bindingName = field(news, "bindingName", z.string(), failures, 'a JavaScript identifier, for example "STRIPE_KEY"');
-  const storeId = validId(field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"), "storeId", "a store id", "`store.id` of a SecretsStore", failures);
+  const storeId = validId(
+    field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"),
+    "storeId",
+    "a store id",
+    "`store.id` of a SecretsStore",
+    failures,
+  );
   const secretName = field(news, "secretName", z.string(), failures, "the name of a secret in the store, for example `secret.name`");
   const accountId = accountIdOf(news, failures);
   const scriptProblem = scriptName === undefined ? undefined : scriptNameProblem(scriptName);
@@ -145,7 +150,13 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 async function drifted(p: Props): Promise<boolean> {
   if (isUnknown(p.scriptName) || isUnknown(p.storeId) || isUnknown(p.secretName) || isUnknown(p.accountId)) return false;
   const script = await view.worker(resolveSettings(p.accountId), p.scriptName).catch(() => undefined);
-  return script !== undefined && !isSame(script.bindings.find((b) => b.name === p.bindingName), p);
+  return (
+    script !== undefined &&
+    !isSame(
+      script.bindings.find((b) => b.name === p.bindingName),
+      p,
+    )
+  );
 }
 
 function outputsOf(p: Props, accountId: string): Props {
@@ -170,7 +181,12 @@ interface BindingChange {
  * fresh read of its settings, then one `PATCH` with all of them (the list is replaced whole, so
  * every other binding is sent back as it is). Batches for one Worker run one after another.
  */
-const bindingChanges = new Batcher<BindingChange, boolean>((_key, changes) => applyBindingChanges(changes), { maxItems: 1000, windowMs: 60, maxWaitMs: 600, serial: true });
+const bindingChanges = new Batcher<BindingChange, boolean>((_key, changes) => applyBindingChanges(changes), {
+  maxItems: 1000,
+  windowMs: 60,
+  maxWaitMs: 600,
+  serial: true,
+});
 
 /**
  * Sets or removes one binding, merged with every other change to the same Worker at this moment.
@@ -187,7 +203,9 @@ async function applyBindingChanges(changes: BindingChange[]): Promise<Array<Outc
   if (!script) {
     // A Worker already gone has no binding to remove.
     return changes.map((c) =>
-      c.next ? { ok: false, error: new Error(`Worker "${scriptName}" does not exist in account ${settings.accountId}; deploy it before binding secrets to it.`) } : { ok: true, value: false },
+      c.next
+        ? { ok: false, error: new Error(`Worker "${scriptName}" does not exist in account ${settings.accountId}; deploy it before binding secrets to it.`) }
+        : { ok: true, value: false },
     );
   }
   let bindings = script.bindings;
@@ -197,7 +215,12 @@ async function applyBindingChanges(changes: BindingChange[]): Promise<Array<Outc
     const replaceable = existing?.type === STORE_BINDING;
     if (!c.next && !replaceable) return { ok: true, value: false };
     if (c.next && existing && !replaceable) {
-      return { ok: false, error: new Error(`Worker "${scriptName}" already has a binding named "${c.bindingName}" (${describe(existing)}) that this resource does not manage; nothing was changed.`) };
+      return {
+        ok: false,
+        error: new Error(
+          `Worker "${scriptName}" already has a binding named "${c.bindingName}" (${describe(existing)}) that this resource does not manage; nothing was changed.`,
+        ),
+      };
     }
     bindings = [...bindings.filter((b) => b.name !== c.bindingName), ...(c.next ? [c.next] : [])];
     changed = true;

@@ -36,8 +36,20 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   const failures: CheckFailure[] = [];
   unknownInputs("WorkerSecretBindings", news, failures);
   const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
-  const storeId = validId(field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"), "storeId", "a store id", "`store.id` of a SecretsStore", failures);
-  const bindings = field(news, "bindings", z.record(z.string(), z.string()), failures, "a map of binding name to secret name, for example `{ STRIPE_KEY: stripe.name }`");
+  const storeId = validId(
+    field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"),
+    "storeId",
+    "a store id",
+    "`store.id` of a SecretsStore",
+    failures,
+  );
+  const bindings = field(
+    news,
+    "bindings",
+    z.record(z.string(), z.string()),
+    failures,
+    "a map of binding name to secret name, for example `{ STRIPE_KEY: stripe.name }`",
+  );
   const accountId = accountIdOf(news, failures);
   const scriptProblem = scriptName === undefined ? undefined : scriptNameProblem(scriptName);
   if (scriptProblem) failures.push({ property: "scriptName", reason: scriptProblem });
@@ -92,7 +104,8 @@ async function checkWorker(
   const ours = olds.scriptName === scriptName ? Object.keys((olds.bindings as Record<string, string> | undefined) ?? {}) : [];
   for (const bindingName of Object.keys(bindings)) {
     const existing = script.bindings.find((b) => b.name === bindingName);
-    const identical = existing?.type === STORE_BINDING && existing.secret_name === bindings[bindingName] && (storeId === undefined || existing.store_id === storeId);
+    const identical =
+      existing?.type === STORE_BINDING && existing.secret_name === bindings[bindingName] && (storeId === undefined || existing.store_id === storeId);
     if (existing && !ours.includes(bindingName) && !identical) {
       failures.push({
         property: "bindings",
@@ -105,7 +118,11 @@ async function checkWorker(
 export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
   const replaces = accountReplaces(olds, news);
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
-  const changes = replaces.length > 0 || news.storeId !== olds.storeId || JSON.stringify(sorted(news.bindings)) !== JSON.stringify(sorted(olds.bindings)) || (await drifted(news));
+  const changes =
+    replaces.length > 0 ||
+    news.storeId !== olds.storeId ||
+    JSON.stringify(sorted(news.bindings)) !== JSON.stringify(sorted(olds.bindings)) ||
+    (await drifted(news));
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
@@ -118,7 +135,13 @@ async function drifted(p: Props): Promise<boolean> {
   if (isUnknown(p.scriptName) || isUnknown(p.storeId) || isUnknown(p.accountId) || Object.values(p.bindings ?? {}).some(isUnknown)) return false;
   const script = await view.worker(resolveSettings(p.accountId), p.scriptName).catch(() => undefined);
   if (!script) return false;
-  return sorted(p.bindings).some(([name, secretName]) => !isSame(script.bindings.find((x) => x.name === name), { storeId: p.storeId, secretName }));
+  return sorted(p.bindings).some(
+    ([name, secretName]) =>
+      !isSame(
+        script.bindings.find((x) => x.name === name),
+        { storeId: p.storeId, secretName },
+      ),
+  );
 }
 
 const sorted = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b));
@@ -134,7 +157,13 @@ function outputsOf(p: Props, accountId: string): Props {
 }
 
 /** Sets `next`'s bindings and removes those of `previous` that `next` no longer has: one batch for the Worker. */
-async function writeAll(settings: Settings, scriptName: string, storeId: string, next: Record<string, string>, previous: Record<string, string> = {}): Promise<boolean[]> {
+async function writeAll(
+  settings: Settings,
+  scriptName: string,
+  storeId: string,
+  next: Record<string, string>,
+  previous: Record<string, string> = {},
+): Promise<boolean[]> {
   const sets = Object.entries(next).map(([bindingName, secretName]) =>
     writeBinding(settings, { scriptName, bindingName }, { type: STORE_BINDING, name: bindingName, store_id: storeId, secret_name: secretName }),
   );

@@ -47,7 +47,10 @@ import {
 function clientTimeoutMs(): number {
   const source = fs.readFileSync(path.join(REPO_ROOT, "provider/api/request.ts"), "utf8");
   const m = /timeoutMs\s*\?\?\s*([\d_]+)/.exec(source) ?? /TIMEOUT_MS\s*=\s*([\d_]+)/.exec(source);
-  if (!m) throw new Error("provider/api/request.ts: cannot find the per-request timeout (`settings.timeoutMs ?? N`); update clientTimeoutMs() in test/cli/faults.test.ts");
+  if (!m)
+    throw new Error(
+      "provider/api/request.ts: cannot find the per-request timeout (`settings.timeoutMs ?? N`); update clientTimeoutMs() in test/cli/faults.test.ts",
+    );
   return Number(m[1]!.replace(/_/g, ""));
 }
 const TIMEOUT_MS = clientTimeoutMs();
@@ -214,26 +217,24 @@ const ROWS: Row[] = [
       ["r09", "rotation: duplicate the live value (copy)", "POST", () => `/${ANY_ID}/duplicate$`],
       ["r10", "rotation: write the new value (PATCH)", "PATCH", (ctx: Ctx, row: string) => `/${ctx.secretId(S(row), "rotated")}$`],
     ] as const
-  ).map(
-    ([id, name, method, suffix]): Row => ({
-      id,
-      name,
-      method,
-      path: (ctx) => `${secretsUnder(SID(id))}${suffix(ctx, id)}`,
-      spec: () => ({ secrets: [valued(id, "s", "rotated", "v", { keepPrevious: true })] }),
-      setupValues: { [`${id}-v`]: valueOf(id, "setup", 0) },
-      values: (r) => ({ [`${id}-v`]: valueOf(id, "round", r) }),
-      expected: (r) =>
-        storeOf(id, {
-          rotated: holds(valueOf(id, "round", r)),
-          "rotated_previous_v*": holds(r === 0 ? valueOf(id, "setup", 0) : valueOf(id, "round", r - 1), ["workers"], copyOf("rotated")),
-        }),
-      stores: [S(id)],
-      workers: [],
-      // The older copy goes when the engine deletes the copy's replaced resource, at the run's end.
-      ...(method === "DELETE" ? { group: "deletes" as const } : {}),
-    }),
-  ),
+  ).map(([id, name, method, suffix]): Row => ({
+    id,
+    name,
+    method,
+    path: (ctx) => `${secretsUnder(SID(id))}${suffix(ctx, id)}`,
+    spec: () => ({ secrets: [valued(id, "s", "rotated", "v", { keepPrevious: true })] }),
+    setupValues: { [`${id}-v`]: valueOf(id, "setup", 0) },
+    values: (r) => ({ [`${id}-v`]: valueOf(id, "round", r) }),
+    expected: (r) =>
+      storeOf(id, {
+        rotated: holds(valueOf(id, "round", r)),
+        "rotated_previous_v*": holds(r === 0 ? valueOf(id, "setup", 0) : valueOf(id, "round", r - 1), ["workers"], copyOf("rotated")),
+      }),
+    stores: [S(id)],
+    workers: [],
+    // The older copy goes when the engine deletes the copy's replaced resource, at the run's end.
+    ...(method === "DELETE" ? { group: "deletes" as const } : {}),
+  })),
   {
     id: "r11",
     name: "duplicateOf: create a copy",
@@ -259,20 +260,18 @@ const ROWS: Row[] = [
       ["r12", "rename: copy under the new name (duplicate)", "POST", `/${ANY_ID}/duplicate$`],
       ["r13", "rename: delete the old name", "DELETE", `(/${ANY_ID})?$`],
     ] as const
-  ).map(
-    ([id, name, method, suffix]): Row => ({
-      id,
-      name,
-      method,
-      path: () => `${secretsUnder(SID(id))}${suffix}`,
-      spec: (r) => ({ secrets: [valued(id, "src", "source", "src"), secret(id, "ren", `renamed_${r}`, { duplicateOfKey: `${id}-src` })] }),
-      values: () => ({ [`${id}-src`]: valueOf(id, "source", 0) }),
-      expected: (r) => storeOf(id, { source: holds(valueOf(id, "source", 0)), [`renamed_${r}`]: holds(valueOf(id, "source", 0)) }),
-      stores: [S(id)],
-      workers: [],
-      ...(method === "DELETE" ? { group: "deletes" as const } : {}),
-    }),
-  ),
+  ).map(([id, name, method, suffix]): Row => ({
+    id,
+    name,
+    method,
+    path: () => `${secretsUnder(SID(id))}${suffix}`,
+    spec: (r) => ({ secrets: [valued(id, "src", "source", "src"), secret(id, "ren", `renamed_${r}`, { duplicateOfKey: `${id}-src` })] }),
+    values: () => ({ [`${id}-src`]: valueOf(id, "source", 0) }),
+    expected: (r) => storeOf(id, { source: holds(valueOf(id, "source", 0)), [`renamed_${r}`]: holds(valueOf(id, "source", 0)) }),
+    stores: [S(id)],
+    workers: [],
+    ...(method === "DELETE" ? { group: "deletes" as const } : {}),
+  })),
   ...(
     [
       // Two secrets in two stores toggle keepPrevious in opposite rounds, so that every round one
@@ -362,7 +361,9 @@ const ROWS: Row[] = [
       workers: {
         "w-r18": {
           ...seededExpected,
-          ...Object.fromEntries(range(1, r).map((k) => [`BOUND_${k}`, { type: "secrets_store_secret", sha: sha256(valueOf("r18", "bound", 0)), secretName: "bound" }])),
+          ...Object.fromEntries(
+            range(1, r).map((k) => [`BOUND_${k}`, { type: "secrets_store_secret", sha: sha256(valueOf("r18", "bound", 0)), secretName: "bound" }]),
+          ),
         },
       },
     }),
@@ -398,7 +399,13 @@ const ROWS: Row[] = [
     path: () => `/workers/scripts/w-r20/settings$`,
     spec: (r) => ({
       secrets: [valued("r20", "src", "bound", "src")],
-      bindings: range(r + 1, ROUNDS).map((k) => ({ key: `r20-b${k}`, scriptName: "w-r20", bindingName: `BOUND_${k}`, storeId: SID("r20"), secretKey: "r20-src" })),
+      bindings: range(r + 1, ROUNDS).map((k) => ({
+        key: `r20-b${k}`,
+        scriptName: "w-r20",
+        bindingName: `BOUND_${k}`,
+        storeId: SID("r20"),
+        secretKey: "r20-src",
+      })),
     }),
     values: () => ({ "r20-src": valueOf("r20", "bound", 0) }),
     expected: (r) => ({
@@ -406,7 +413,9 @@ const ROWS: Row[] = [
       workers: {
         "w-r20": {
           ...seededExpected,
-          ...Object.fromEntries(range(r + 1, ROUNDS).map((k) => [`BOUND_${k}`, { type: "secrets_store_secret", sha: sha256(valueOf("r20", "bound", 0)), secretName: "bound" }])),
+          ...Object.fromEntries(
+            range(r + 1, ROUNDS).map((k) => [`BOUND_${k}`, { type: "secrets_store_secret", sha: sha256(valueOf("r20", "bound", 0)), secretName: "bound" }]),
+          ),
         },
       },
     }),
@@ -466,7 +475,8 @@ const ownsPath = (row: Row, storeIds: Set<string>, p: RequestLogEntry) =>
   row.workers.some((w) => p.path.includes(`/scripts/${w}/`)) ||
   (row.id === "r01" && p.method === "POST" && /\/secrets_store\/stores$/.test(p.path));
 const ownsResource = (row: Row, name: string) => name.startsWith(`${row.id}-`);
-const ownsProblem = (row: Row, p: Problem) => row.stores.includes(p.where) || row.workers.includes(p.where) || (p.where === "state" && p.what.startsWith(`${row.id}-`));
+const ownsProblem = (row: Row, p: Problem) =>
+  row.stores.includes(p.where) || row.workers.includes(p.where) || (p.where === "state" && p.what.startsWith(`${row.id}-`));
 const storeIdsOf = (row: Row, live: Live) => live.stores.filter((s) => row.stores.includes(s.name)).map((s) => s.id);
 
 interface Case {
@@ -574,7 +584,9 @@ describe("fault matrix: every write × every fault, through the real pulumi CLI"
     const table = [
       line(["case", "first up", "second up", "converged", "writes (1st/2nd/3rd up)"]),
       line(["---", "---", "---", "---", "---"]),
-      ...[...cases].sort((a, b) => order(a) - order(b)).map((c) => line([`${c.row.id} ${c.row.name} × ${c.mode.name}`, c.first, c.second, c.converged ? "yes" : `NO: ${c.problems.join("; ")}`, c.writes])),
+      ...[...cases]
+        .sort((a, b) => order(a) - order(b))
+        .map((c) => line([`${c.row.id} ${c.row.name} × ${c.mode.name}`, c.first, c.second, c.converged ? "yes" : `NO: ${c.problems.join("; ")}`, c.writes])),
     ].join("\n");
     const converged = cases.filter((c) => c.converged).length;
     console.log(
@@ -593,4 +605,7 @@ describe("fault matrix: every write × every fault, through the real pulumi CLI"
 });
 
 const short = (message: string) => message.replace(/\s+/g, " ").slice(0, 140);
-const errorsOf = (d: Deployment) => failuresOf(d).map((f) => `${f.name}: ${f.message}`).join("\n");
+const errorsOf = (d: Deployment) =>
+  failuresOf(d)
+    .map((f) => `${f.name}: ${f.message}`)
+    .join("\n");

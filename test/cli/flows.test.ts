@@ -66,7 +66,11 @@ describe("engine flows through the real pulumi CLI", () => {
 
   it("--replace of an adopted StoreSecret, of the binding and of the store (forceDestroy) deletes nothing that the state keeps", async () => {
     await start({ adopt: "true", forceDestroy: "true" });
-    for (const [type, name] of [["StoreSecret", "secret"], ["WorkerSecretBinding", "binding"], ["SecretsStore", "store"]] as const) {
+    for (const [type, name] of [
+      ["StoreSecret", "secret"],
+      ["WorkerSecretBinding", "binding"],
+      ["SecretsStore", "store"],
+    ] as const) {
       const urn = await stack.urn(type, name);
       const replaced = await stack.requestsDuring(() => stack.up("--replace", urn));
       expect(errors(replaced.result)).toBe("");

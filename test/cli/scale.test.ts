@@ -32,11 +32,18 @@ describe(`${SECRETS} secrets bound into ${WORKERS} Workers in one pulumi up`, ()
   beforeAll(async () => {
     const workers = [
       ...Array.from({ length: WORKERS }, (_, i) => ({ name: `bench-worker-${i}`, bindings: [{ type: "plain_text", name: "KEEP_ME", text: "yes" }] })),
-      ...Array.from({ length: ACCOUNT_WORKERS - WORKERS }, (_, i) => ({ name: `other-worker-${i}`, bindings: [{ type: "plain_text", name: "OWN", text: "yes" }] })),
+      ...Array.from({ length: ACCOUNT_WORKERS - WORKERS }, (_, i) => ({
+        name: `other-worker-${i}`,
+        bindings: [{ type: "plain_text", name: "OWN", text: "yes" }],
+      })),
     ];
-    stack = await CliStack.start(path.join(REPO_ROOT, "scripts/bench-program"), { stores: [{ name: "default_secrets_store" }], workers }, {
-      config: { count: String(SECRETS), workers: String(WORKERS), shape: "per-worker" },
-    });
+    stack = await CliStack.start(
+      path.join(REPO_ROOT, "scripts/bench-program"),
+      { stores: [{ name: "default_secrets_store" }], workers },
+      {
+        config: { count: String(SECRETS), workers: String(WORKERS), shape: "per-worker" },
+      },
+    );
   });
   afterAll(() => stack.close());
 

@@ -212,7 +212,8 @@ export class SpecStack {
       }
       for (const s of store.secrets) {
         liveIds.add(s.id);
-        if (!Object.keys(want).some((n) => secretNameMatches(n, s.name))) problems.push({ where: store.name, what: `secret "${s.name}" (${s.id}) exists but the program has none` });
+        if (!Object.keys(want).some((n) => secretNameMatches(n, s.name)))
+          problems.push({ where: store.name, what: `secret "${s.name}" (${s.id}) exists but the program has none` });
         if (!ids.has(s.id)) problems.push({ where: store.name, what: `secret "${s.name}" (${s.id}) is not owned by the Pulumi state` });
       }
     }

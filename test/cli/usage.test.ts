@@ -48,7 +48,8 @@ describe("usage index and safety rails, with Workers deployed by wrangler", () =
   });
 
   let noOpRequests: string[] = [];
-  const requestLines = (requests: Array<{ method: string; path: string }>) => requests.map((r) => `${r.method} ${r.path.replace(/^.*\/accounts\/[0-9a-f]+/, "")}`).sort();
+  const requestLines = (requests: Array<{ method: string; path: string }>) =>
+    requests.map((r) => `${r.method} ${r.path.replace(/^.*\/accounts\/[0-9a-f]+/, "")}`).sort();
 
   it("up binds the secret into the wrangler-deployed Worker, keeping its var and KV bindings", async () => {
     const { result } = await up();
@@ -149,7 +150,9 @@ describe("usage index and safety rails, with Workers deployed by wrangler", () =
     await deploy("shop-worker", [binding("BILLING", "billing_key"), binding("BILLING_PREVIOUS", "billing_key_previous_v2")]);
     const { result, requests } = await up({ keepPrevious: "false" });
     expect(result.ok).toBe(false);
-    expect(errors(result)).toMatch(/Refusing to delete "billing_key_previous_v2", a previous-value copy of secret "billing_key".*Worker "shop-worker" binds "billing_key_previous_v2" as BILLING_PREVIOUS \(not managed by this program\)/);
+    expect(errors(result)).toMatch(
+      /Refusing to delete "billing_key_previous_v2", a previous-value copy of secret "billing_key".*Worker "shop-worker" binds "billing_key_previous_v2" as BILLING_PREVIOUS \(not managed by this program\)/,
+    );
     expect(requests.filter(isSecretDelete)).toEqual([]);
     expect(await resolves("shop-worker", "BILLING_PREVIOUS")).toBe(sha256(V2));
     // Moving the binding first, as the message says, lets the next up finish.
@@ -162,7 +165,9 @@ describe("usage index and safety rails, with Workers deployed by wrangler", () =
   it("a rename is refused at the old secret's delete while a wrangler-deployed Worker binds it; the stack config opt-in deletes it", async () => {
     const { result, requests } = await up({ billingName: "billing_key_v2" });
     expect(result.ok).toBe(false);
-    expect(errors(result)).toMatch(/Refusing to delete secret "billing_key" .*Worker "shop-worker" binds "billing_key" as BILLING \(not managed by this program\)/);
+    expect(errors(result)).toMatch(
+      /Refusing to delete secret "billing_key" .*Worker "shop-worker" binds "billing_key" as BILLING \(not managed by this program\)/,
+    );
     expect(requests.filter(isSecretDelete)).toEqual([]);
     // This program's binding moved to the new name; the other Worker still reads the old one.
     expect(await resolves("api-worker", "BILLING")).toBe(sha256(V3));
@@ -181,7 +186,9 @@ describe("usage index and safety rails, with Workers deployed by wrangler", () =
     await deploy("shop-worker", [binding("BILLING", "billing_key_v2")]);
     const { result, requests } = await up({ withBilling: "false" });
     expect(result.ok).toBe(false);
-    expect(errors(result)).toMatch(/Refusing to delete secret "billing_key_v2" .*Worker "shop-worker" binds "billing_key_v2" as BILLING \(not managed by this program\)/);
+    expect(errors(result)).toMatch(
+      /Refusing to delete secret "billing_key_v2" .*Worker "shop-worker" binds "billing_key_v2" as BILLING \(not managed by this program\)/,
+    );
     expect(requests.filter(isSecretDelete)).toEqual([]);
     expect(await resolves("shop-worker", "BILLING")).toBe(sha256(V3));
     // This program's own binding went first.

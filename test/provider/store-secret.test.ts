@@ -162,7 +162,9 @@ describe("StoreSecret through the real dynamic provider host", () => {
     await rig.api("POST", `/secrets_store/stores/${storeId}/secrets`, [{ name: "billing_key_previous_v1", value: "unrelated", scopes: ["workers"] }]);
     const s = new Managed(rig, "StoreSecret", "billing");
     const { failures } = await s.check(secretArgs({ name: "billing_key", rotation: { keepPrevious: true } }));
-    expect(failures).toEqual([{ property: "rotation", reason: expect.stringMatching(/"billing_key_previous_v1" is taken by another secret.*rotation.previousName/) }]);
+    expect(failures).toEqual([
+      { property: "rotation", reason: expect.stringMatching(/"billing_key_previous_v1" is taken by another secret.*rotation.previousName/) },
+    ]);
   });
 
   it("giving an adopted secret a value moves valueVersion and writes the value", async () => {

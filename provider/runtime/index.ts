@@ -16,7 +16,15 @@ export function configure(req: { config: StackConfig }): void {
   rememberStackConfig(req.config);
 }
 
-type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBinding | typeof workerSecretBindings | typeof previousSecretCopy;
+/** One resource kind's handlers, each typed with that kind's inputs and state. */
+interface KindHandlers<State> {
+  check(...args: never[]): Promise<unknown>;
+  diff(...args: never[]): Promise<unknown>;
+  create(...args: never[]): Promise<unknown>;
+  read(...args: never[]): Promise<unknown>;
+  update(...args: never[]): Promise<unknown>;
+  remove(id: string, props: State): Promise<void>;
+}
 
 /**
  * The provider of one kind, as the shims call it. Two rules hold for every kind:
@@ -25,13 +33,13 @@ type Module = typeof secretsStore | typeof storeSecret | typeof workerSecretBind
  *   `pulumi up --replace`) must not lose it when the engine deletes the resource it replaces;
  * - no error leaves with a secret value in it (see {@link scrubbed}).
  */
-const asProvider = <Props>(kind: ResourceKindName, m: Module & { remove: (id: string, props: Props) => Promise<void> }) => ({
+const asProvider = <State, M extends KindHandlers<State>>(kind: ResourceKindName, m: M & KindHandlers<State>) => ({
   check: scrubbed(m.check),
   diff: scrubbed(m.diff),
   create: scrubbed(m.create),
   read: scrubbed(m.read),
   update: scrubbed(m.update),
-  delete: scrubbed(async (id: string, props: Props) => {
+  delete: scrubbed(async (id: string, props: State) => {
     if (!isClaimed(kind, id)) await m.remove(id, props);
   }),
 });

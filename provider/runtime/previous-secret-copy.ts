@@ -7,7 +7,6 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
-import * as api from "../api/secrets-store";
 import { resolveSettings } from "./config";
 import { GONE } from "./failures";
 import { deleteWhenBoundByConfig } from "./config";
@@ -17,7 +16,22 @@ import * as view from "./account-view";
 import * as batches from "./secret-batches";
 import { accountIdOf, definedOnly, field, secretNameProblem, unknownInputs, validId, type CheckFailure } from "./rules";
 
-type Props = Record<string, any>;
+/** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
+type ProgramInputs = Record<string, unknown>;
+
+/** A PreviousSecretCopy's checked inputs. */
+type CopyInputs = {
+  storeId: string;
+  secretId: string;
+  secretName: string;
+  previousName: string;
+  valueVersion: number;
+  deleteWhenBound?: boolean;
+  accountId?: string;
+};
+
+/** Its state: the inputs, and the copy's id as found. */
+type CopyState = CopyInputs & { accountId: string; previousId: string };
 
 /**
  * The comment on a previous-value copy. It names the secret and the value version the copy holds,
@@ -35,7 +49,7 @@ export const isCopyOf = (comment: string, names: string[]) => names.some((n) => 
  */
 export const copyNameFor = (base: string, version: number) => `${base}_v${version}`;
 
-export async function check(_olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+export async function check(_olds: Partial<CopyState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("PreviousSecretCopy", news, failures);
   validId(field(news, "storeId", z.string(), failures, "a store id (`secret.storeId`)"), "storeId", "a store id", "`secret.storeId`", failures);
@@ -48,19 +62,19 @@ export async function check(_olds: Props, news: Props): Promise<{ inputs: Props;
   return { inputs: definedOnly(news), failures };
 }
 
-export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
-  const replaces = ["storeId", "previousName", "accountId"].filter((k) => news[k] !== undefined && news[k] !== olds[k]);
+export async function diff(_id: string, olds: CopyState, news: CopyInputs): Promise<pulumi.dynamic.DiffResult> {
+  const replaces = (["storeId", "previousName", "accountId"] as const).filter((k) => news[k] !== undefined && news[k] !== olds[k]);
   const changes = replaces.length > 0 || news.secretId !== olds.secretId || news.valueVersion !== olds.valueVersion;
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
-async function report(inputs: Props): Promise<Props | undefined> {
+async function report(inputs: CopyInputs): Promise<CopyState | undefined> {
   const settings = resolveSettings(inputs.accountId);
   const copy = await view.findSecret(settings, inputs.storeId, inputs.previousName);
   return copy && { ...inputs, accountId: settings.accountId, previousId: copy.id };
 }
 
-async function reportOrFail(inputs: Props): Promise<Props> {
+async function reportOrFail(inputs: CopyInputs): Promise<CopyState> {
   const outs = await report(inputs);
   if (!outs)
     throw new Error(
@@ -69,19 +83,19 @@ async function reportOrFail(inputs: Props): Promise<Props> {
   return outs;
 }
 
-export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
+export async function create(inputs: CopyInputs): Promise<pulumi.dynamic.CreateResult<CopyState>> {
   const outs = await reportOrFail(inputs);
   const id = `${outs.accountId}/${inputs.storeId}/${inputs.previousName}`;
   claim("PreviousSecretCopy", id); // the StoreSecret made the copy; this resource only reports it
   return { id, outs };
 }
 
-export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, props: CopyState): Promise<pulumi.dynamic.ReadResult<CopyState> | typeof GONE> {
   const outs = await report(props);
   return outs ? { id, props: outs } : GONE;
 }
 
-export async function update(_id: string, _olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(_id: string, _olds: CopyState, news: CopyInputs): Promise<pulumi.dynamic.UpdateResult<CopyState>> {
   return { outs: await reportOrFail(news) };
 }
 
@@ -91,7 +105,7 @@ export async function update(_id: string, _olds: Props, news: Props): Promise<pu
  * the one its StoreSecret keeps after this deployment. A copy that a Worker still binds is kept,
  * and the delete fails naming the Worker, unless `deleteWhenBound`.
  */
-export async function remove(_id: string, props: Props): Promise<void> {
+export async function remove(_id: string, props: CopyState): Promise<void> {
   const settings = resolveSettings(props.accountId);
   const kept = plannedCopy(settings.accountId, props.storeId, props.secretName);
   const copies = ((await view.storeSecrets(settings, props.storeId)) ?? []).filter(

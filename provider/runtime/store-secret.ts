@@ -5,7 +5,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
-import { accountReplaces, asCheckFailure, GONE, partialFailure } from "./failures";
+import { accountReplaces, GONE, partialFailure } from "./failures";
 import {
   acceptBreak,
   claim,
@@ -50,14 +50,51 @@ import * as batches from "./secret-batches";
 import { copyComment, copyNameFor, isCopyOf } from "./previous-secret-copy";
 import * as usage from "./usage";
 
-type Props = Record<string, any>;
+/** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
+type ProgramInputs = Record<string, unknown>;
+
+/** A StoreSecret's checked inputs: what {@link check} answers and the state keeps as its inputs. */
+type SecretInputs = {
+  storeId: string;
+  name: string;
+  scopes: string[];
+  comment: string;
+  adopt: boolean;
+  allowLargeValue: boolean;
+  accountId?: string;
+  duplicateOf?: { secretId: string };
+  deleteWhenBound?: boolean;
+  valueFrom?: { env: string };
+  /** The value's fingerprint (see ./values), never the plaintext. */
+  value?: string;
+  valueVersion: number;
+  rotation?: { keepPrevious: boolean; previousName?: string };
+  /** The base of the copies' names. */
+  previousName?: string;
+  /** The copy that holds the previous value after this deployment. */
+  copyName?: string;
+  rotationPlan?: string;
+  renameFrom?: { secretId: string };
+  __provider?: string;
+};
+
+/** The state after create, read or update: the inputs, and the secret as Cloudflare answered. */
+type SecretState = SecretInputs & {
+  accountId: string;
+  status: string;
+  created: string;
+  modified: string;
+  previousId?: string;
+  boundBy: usage.Use[];
+  drift?: string;
+};
 
 const Rotation = z.object({ keepPrevious: z.boolean(), previousName: z.string().optional() }).strict();
 const DuplicateOf = z.object({ secretId: z.string().min(1) }).strict();
 const ValueFrom = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }).strict();
 
 /** The checked inputs of a StoreSecret: what the state keeps as its inputs. */
-export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+export async function check(olds: Partial<SecretState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("StoreSecret", news, failures);
   const storeId = validId(
@@ -103,7 +140,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     });
   }
 
-  const inputs: Props = {
+  const inputs: ProgramInputs = {
     storeId: news.storeId,
     name: news.name,
     scopes: scopes ?? news.scopes,
@@ -128,14 +165,17 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   if (rotation) {
     inputs.rotation = rotation;
     if (rotation.keepPrevious && name !== undefined) {
-      inputs.previousName = rotation.previousName ?? `${name}_previous`;
-      inputs.copyName = plannedCopyName(olds, inputs, name, valueChanged);
+      const base = rotation.previousName ?? `${name}_previous`;
+      inputs.previousName = base;
+      const copyName =
+        inputs.value === UNKNOWN && olds.name !== undefined
+          ? UNKNOWN
+          : plannedCopyName(olds, base, name, news.storeId, valueChanged, Number(inputs.valueVersion));
+      inputs.copyName = copyName;
       const problem =
-        typeof inputs.copyName !== "string"
-          ? undefined
-          : inputs.copyName.length > MAX_SECRET_NAME_LENGTH
-            ? `The previous-value copy's name (\`${rotation.previousName === undefined ? 'name + "_previous"' : "rotation.previousName"}\` + "_v" + the version it holds) would be ${inputs.copyName.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten \`name\`, or set a shorter \`rotation.previousName\`.`
-            : secretNameProblem("rotation.previousName", inputs.previousName);
+        copyName.length > MAX_SECRET_NAME_LENGTH
+          ? `The previous-value copy's name (\`${rotation.previousName === undefined ? 'name + "_previous"' : "rotation.previousName"}\` + "_v" + the version it holds) would be ${copyName.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten \`name\`, or set a shorter \`rotation.previousName\`.`
+          : secretNameProblem("rotation.previousName", base);
       if (problem && !(rotation.previousName === undefined && secretNameProblem("name", name))) failures.push({ property: "rotation", reason: problem });
       if (inputs.previousName === name) {
         failures.push({
@@ -172,7 +212,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
 }
 
 /** The previous-value copy the state says a secret has (before 0.2, the copy was named `previousName`). */
-function currentCopy(p: Props): string | undefined {
+function currentCopy(p: Partial<SecretState>): string | undefined {
   return p.copyName ?? p.previousName;
 }
 
@@ -180,14 +220,13 @@ function currentCopy(p: Props): string | undefined {
  * The copy a secret with `keepPrevious` has after this deployment: `<previousName>_v<n>`, holding
  * version n, the value that is live before the deployment writes (on a create, the first value).
  * An existing copy is kept while it still holds the live value: no value change and the same
- * `previousName`. Unknown at preview while the value is.
+ * `previousName`. (While the value is unknown at preview, so is the copy.)
  */
-function plannedCopyName(olds: Props, inputs: Props, name: string, valueChanged: boolean): string {
-  if (inputs.value === UNKNOWN && olds.name !== undefined) return UNKNOWN;
-  const creates = olds.name === undefined || olds.name !== name || olds.storeId !== inputs.storeId;
+function plannedCopyName(olds: Partial<SecretState>, base: string, name: string, storeId: unknown, valueChanged: boolean, version: number): string {
+  const creates = olds.name === undefined || olds.name !== name || olds.storeId !== storeId;
   const current = creates ? undefined : currentCopy(olds);
-  if (current !== undefined && !valueChanged && olds.previousName === inputs.previousName) return current;
-  return copyNameFor(inputs.previousName, creates ? inputs.valueVersion : (olds.valueVersion ?? 1));
+  if (current !== undefined && !valueChanged && olds.previousName === base) return current;
+  return copyNameFor(base, creates ? version : (olds.valueVersion ?? 1));
 }
 
 /**
@@ -195,8 +234,8 @@ function plannedCopyName(olds: Props, inputs: Props, name: string, valueChanged:
  * otherwise look empty), and a `duplicateOf` source exists in it when this check creates the copy.
  */
 async function storeAndSourceExist(
-  olds: Props,
-  inputs: Props,
+  olds: Partial<SecretState>,
+  inputs: ProgramInputs,
   storeId: string | undefined,
   duplicateOf: { secretId: string } | undefined,
   accountId: string | undefined,
@@ -235,7 +274,13 @@ interface ValueContext {
  * plaintext stays in this process for create/update; UNKNOWN at preview when not known yet;
  * undefined with `duplicateOf` or `adopt`. Never the plaintext.
  */
-async function checkValue(olds: Props, news: Props, inputs: Props, ctx: ValueContext, failures: CheckFailure[]): Promise<string | undefined> {
+async function checkValue(
+  olds: Partial<SecretState>,
+  news: ProgramInputs,
+  inputs: ProgramInputs,
+  ctx: ValueContext,
+  failures: CheckFailure[],
+): Promise<string | undefined> {
   let raw: unknown = news.value;
   if (raw !== undefined && ctx.valueFrom) {
     failures.push({ property: "valueFrom", reason: "Set either `value` or `valueFrom`, not both." });
@@ -306,8 +351,8 @@ async function checkValue(olds: Props, news: Props, inputs: Props, ctx: ValueCon
  * (this resource owns the name; a rename's source) is remembered in the process for the second.
  */
 async function checkAgainstAccount(
-  olds: Props,
-  inputs: Props,
+  olds: Partial<SecretState>,
+  inputs: ProgramInputs,
   knownStoreId: string | undefined,
   name: string,
   scopes: string[] | undefined,
@@ -334,7 +379,7 @@ async function checkAgainstAccount(
     if (!existing) creates += 1;
     if (knownStoreId !== undefined && inputs.value === undefined) {
       // A rename without the value in the program copies the old secret under the new name.
-      const source = moved && olds.storeId === knownStoreId ? await find(olds.name) : undefined;
+      const source = moved && olds.storeId === knownStoreId && olds.name !== undefined ? await find(olds.name) : undefined;
       if (source) planRename(settings.accountId, knownStoreId, name, source.id);
       const from = plannedRename(settings.accountId, knownStoreId, name);
       if (from) inputs.renameFrom = { secretId: from };
@@ -350,7 +395,12 @@ async function checkAgainstAccount(
   if (typeof copyName === "string" && copyName !== UNKNOWN && (isNew || moved || copyName !== currentCopy(olds))) {
     const copy = await find(copyName);
     if (!copy) creates += 1;
-    else if (!isCopyOf(copy.comment, [name, olds.name].filter(Boolean))) {
+    else if (
+      !isCopyOf(
+        copy.comment,
+        [name, olds.name].filter((n): n is string => n !== undefined),
+      )
+    ) {
       failures.push({
         property: "rotation",
         reason: `The previous-value copy's name "${copyName}" is taken by another secret (id ${copy.id}) that is not a copy of "${name}"; rotation would overwrite it. Choose another \`rotation.previousName\`.`,
@@ -378,7 +428,14 @@ async function checkAgainstAccount(
  * runs before the program's bindings are checked, so a binding this program removes in the same
  * deployment counts too (remove it in one \`up\`, the scope in the next).
  */
-async function checkScopeRemoval(settings: Settings, storeId: string, olds: Props, name: string, scopes: string[], failures: CheckFailure[]): Promise<void> {
+async function checkScopeRemoval(
+  settings: Settings,
+  storeId: string,
+  olds: Partial<SecretState>,
+  name: string,
+  scopes: string[],
+  failures: CheckFailure[],
+): Promise<void> {
   if (!Array.isArray(olds.scopes) || !olds.scopes.includes("workers") || scopes.includes("workers")) return;
   const uses = await usage.usesOf(
     settings,
@@ -398,7 +455,7 @@ async function checkScopeRemoval(settings: Settings, storeId: string, olds: Prop
   });
 }
 
-export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: SecretState, news: SecretInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = accountReplaces(olds, news);
   if (news.storeId !== olds.storeId) replaces.push("storeId");
   if (news.name !== olds.name) replaces.push("name");
@@ -425,8 +482,8 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
 }
 
 /** The plaintext for `inputs.value`, or a clear error: an empty or wrong value is never written. */
-function plaintextOf(inputs: Props, secretName: string): string {
-  const value = recall(inputs.value);
+function plaintextOf(inputs: SecretInputs, secretName: string): string {
+  const value = inputs.value === undefined ? undefined : recall(inputs.value);
   if (value === undefined) {
     throw new Error(
       `The value of secret "${secretName}" is not in this provider process's memory: Pulumi state never holds it, and it reaches create/update only from the check of the same deployment. Run \`pulumi up\` again (a plain \`pulumi up\`, which checks every resource) so the value from your program is written.`,
@@ -449,7 +506,13 @@ async function duplicateSecret(settings: Settings, storeId: string, sourceId: st
   return secret;
 }
 
-function outputsOf(inputs: Props, settings: Settings, secret: api.Secret, previousId: string | undefined, boundBy: usage.Use[] | undefined): Props {
+function outputsOf(
+  inputs: SecretInputs & Partial<SecretState>,
+  settings: Settings,
+  secret: api.Secret,
+  previousId: string | undefined,
+  boundBy: usage.Use[] | undefined,
+): SecretState {
   const { renameFrom: _, previousId: __, drift: ___, rotationPlan: ____, ...rest } = inputs;
   return {
     ...rest,
@@ -502,7 +565,7 @@ async function bindingsOf(settings: Settings, storeId: string, names: unknown[])
   );
 }
 
-export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
+export async function create(inputs: SecretInputs): Promise<pulumi.dynamic.CreateResult<SecretState>> {
   const settings = resolveSettings(inputs.accountId);
   const { storeId, name, scopes, comment } = inputs as { storeId: string; name: string; scopes: string[]; comment: string };
   const value = inputs.value !== undefined ? plaintextOf(inputs, name) : undefined;
@@ -544,7 +607,7 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   }
 }
 
-export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, props: SecretState): Promise<pulumi.dynamic.ReadResult<SecretState> | typeof GONE> {
   const settings = resolveSettings(props.accountId);
   // Every secret of a store is read with one list per deployment, not one request each.
   const secret = await view.secretById(settings, props.storeId, id);
@@ -570,7 +633,7 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
   return { id, props: outs };
 }
 
-export async function update(id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(id: string, olds: SecretState, news: SecretInputs): Promise<pulumi.dynamic.UpdateResult<SecretState>> {
   const settings = resolveSettings(news.accountId ?? olds.accountId);
   const { storeId, name, scopes, comment } = news as { storeId: string; name: string; scopes: string[]; comment: string };
   const patch: api.SecretPatch = {};
@@ -609,7 +672,7 @@ export async function update(id: string, olds: Props, news: Props): Promise<pulu
  * `deleteWhenBound` or the secret comes back under the same name in this deployment. Its
  * previous-value copies are deleted by its own PreviousSecretCopy.
  */
-export async function remove(id: string, props: Props): Promise<void> {
+export async function remove(id: string, props: SecretState): Promise<void> {
   const settings = resolveSettings(props.accountId);
   const accepted =
     props.deleteWhenBound === true ||

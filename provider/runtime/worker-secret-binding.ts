@@ -7,7 +7,7 @@ import { z } from "zod";
 import * as workersApi from "../api/workers";
 import { STORE_BINDING } from "../api/workers";
 import { resolveSettings, type Settings } from "./config";
-import { accountReplaces, asCheckFailure, GONE } from "./failures";
+import { accountReplaces, GONE } from "./failures";
 import { claim, plannedSecret, plannedStoreId } from "./plan";
 import * as view from "./account-view";
 import * as usage from "./usage";
@@ -29,16 +29,36 @@ import {
   type CheckFailure,
 } from "./rules";
 
-type Props = Record<string, any>;
+/** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
+type ProgramInputs = Record<string, unknown>;
+
+/** A WorkerSecretBinding's checked inputs. */
+type BindingInputs = {
+  scriptName: string;
+  bindingName: string;
+  storeId: string;
+  secretName: string;
+  accountId?: string;
+};
+
+/** Its state: the inputs, and the same binding for a wrangler config and for `cloudflare.WorkersScript`. */
+type BindingState = BindingInputs & {
+  accountId: string;
+  wranglerConfig: { binding: string; store_id: string; secret_name: string };
+  workersScriptBinding: { type: string; name: string; storeId: string; secretName: string };
+};
+
+/** What a binding check and write need of one binding (either resource kind). */
+export type BindingRef = Pick<BindingInputs, "scriptName" | "bindingName"> & Partial<Pick<BindingInputs, "storeId" | "secretName">>;
 type Binding = workersApi.Binding;
 
 /** Another binding sent back so the API keeps it exactly: secret bindings as `{name, type}` (their values stay), the rest as read. */
 const keep = (b: Binding): Binding => (b.type === "secret_text" || b.type === "secret_key" ? { name: b.name, type: b.type } : b);
 
-const ourBinding = (p: Props): Binding => ({ type: STORE_BINDING, name: p.bindingName, store_id: p.storeId, secret_name: p.secretName });
+const ourBinding = (p: BindingInputs): Binding => ({ type: STORE_BINDING, name: p.bindingName, store_id: p.storeId, secret_name: p.secretName });
 
 /** Whether `b` is a store binding to secret `p.secretName` in store `p.storeId`. */
-export const isSame = (b: Binding | undefined, p: Props): boolean =>
+export const isSame = (b: Binding | undefined, p: Partial<BindingInputs>): boolean =>
   !!b && b.type === STORE_BINDING && b.store_id === p.storeId && b.secret_name === p.secretName;
 
 export function describe(b: Binding): string {
@@ -48,7 +68,7 @@ export function describe(b: Binding): string {
 /** A Worker's settings, read once per deployment for every check and refresh read. */
 const readScript = (settings: Settings, scriptName: string) => view.worker(settings, scriptName);
 
-export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+export async function check(olds: Partial<BindingState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("WorkerSecretBinding", news, failures);
   const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
@@ -70,7 +90,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     const problem = secretNameProblem("secretName", secretName);
     if (problem) failures.push({ property: "secretName", reason: problem });
   }
-  const inputs: Props = { scriptName: news.scriptName, bindingName: news.bindingName, storeId: news.storeId, secretName: news.secretName };
+  const inputs: ProgramInputs = { scriptName: news.scriptName, bindingName: news.bindingName, storeId: news.storeId, secretName: news.secretName };
   if (news.accountId !== undefined) inputs.accountId = news.accountId;
 
   // Parts not known yet at preview (a store or secret created in this deployment) are checked
@@ -79,10 +99,13 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
     try {
       const settings = checkedSettings(accountId);
       usage.declare(settings.accountId, scriptName, bindingName);
-      if (scriptName !== undefined && bindingName !== undefined) await checkWorker(settings, olds, inputs, failures);
+      if (scriptName !== undefined && bindingName !== undefined) await checkWorker(settings, olds, { scriptName, bindingName, storeId, secretName }, failures);
       const missing = storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined;
       if (missing) failures.push(missingStore(storeId, settings.accountId));
-      else if (secretName !== undefined) await checkSecret(settings, inputs, storeId ?? plannedStoreId(settings.accountId), failures);
+      else if (secretName !== undefined) {
+        const binding = { scriptName: scriptName ?? "(not known yet)", bindingName: bindingName ?? "(not known yet)", secretName };
+        await checkSecret(settings, binding, storeId ?? plannedStoreId(settings.accountId), failures);
+      }
     } catch (err) {
       failures.push(apiCheckFailure(err, checkContext(accountId, storeId)));
     }
@@ -90,7 +113,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
   return { inputs: definedOnly(inputs), failures };
 }
 
-async function checkWorker(settings: Settings, olds: Props, p: Props, failures: CheckFailure[]): Promise<void> {
+async function checkWorker(settings: Settings, olds: Partial<BindingState>, p: BindingRef, failures: CheckFailure[]): Promise<void> {
   const script = await readScript(settings, p.scriptName);
   if (!script) {
     failures.push({
@@ -110,7 +133,12 @@ async function checkWorker(settings: Settings, olds: Props, p: Props, failures: 
 }
 
 /** Adds a failure unless the secret `p.secretName` exists (or is created in this deployment) with the `workers` scope. */
-export async function checkSecret(settings: Settings, p: Props, storeId: string | undefined, failures: CheckFailure[]): Promise<void> {
+export async function checkSecret(
+  settings: Settings,
+  p: BindingRef & { secretName: string },
+  storeId: string | undefined,
+  failures: CheckFailure[],
+): Promise<void> {
   const planned = plannedSecret(settings.accountId, storeId, p.secretName);
   let scopes = planned?.scopes;
   if (!planned) {
@@ -134,7 +162,7 @@ export async function checkSecret(settings: Settings, p: Props, storeId: string 
   }
 }
 
-export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: BindingState, news: BindingInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = accountReplaces(olds, news);
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
   if (news.bindingName !== olds.bindingName) replaces.push("bindingName");
@@ -147,7 +175,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
  * by an interrupted `pulumi destroy`): then `up` writes it again, without a refresh first. The
  * Worker was read by this deployment's check already, so this costs no request.
  */
-async function drifted(p: Props): Promise<boolean> {
+async function drifted(p: BindingInputs): Promise<boolean> {
   if (isUnknown(p.scriptName) || isUnknown(p.storeId) || isUnknown(p.secretName) || isUnknown(p.accountId)) return false;
   const script = await view.worker(resolveSettings(p.accountId), p.scriptName).catch(() => undefined);
   return (
@@ -159,7 +187,7 @@ async function drifted(p: Props): Promise<boolean> {
   );
 }
 
-function outputsOf(p: Props, accountId: string): Props {
+function outputsOf(p: BindingInputs, accountId: string): BindingState {
   return {
     ...p,
     accountId,
@@ -193,7 +221,7 @@ const bindingChanges = new Batcher<BindingChange, boolean>((_key, changes) => ap
  * Only a `secrets_store_secret` binding of that name is replaced or removed; any other kind is left
  * alone. Resolves to whether such a binding was there before.
  */
-export function writeBinding(settings: Settings, p: Props, next: Binding | undefined): Promise<boolean> {
+export function writeBinding(settings: Settings, p: BindingRef, next: Binding | undefined): Promise<boolean> {
   return bindingChanges.add(`${settings.accountId}/${p.scriptName}`, { settings, scriptName: p.scriptName, bindingName: p.bindingName, next });
 }
 
@@ -236,7 +264,7 @@ async function applyBindingChanges(changes: BindingChange[]): Promise<Array<Outc
   return outcomes;
 }
 
-export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
+export async function create(inputs: BindingInputs): Promise<pulumi.dynamic.CreateResult<BindingState>> {
   const settings = resolveSettings(inputs.accountId);
   const id = `${settings.accountId}/${inputs.scriptName}/${inputs.bindingName}`;
   const existed = await writeBinding(settings, inputs, ourBinding(inputs));
@@ -244,21 +272,21 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
   return { id, outs: outputsOf(inputs, settings.accountId) };
 }
 
-export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, props: BindingState): Promise<pulumi.dynamic.ReadResult<BindingState> | typeof GONE> {
   const settings = resolveSettings(props.accountId);
   const script = await readScript(settings, props.scriptName);
   const live = script?.bindings.find((b) => b.name === props.bindingName);
   if (!live || live.type !== STORE_BINDING) return GONE;
-  return { id, props: outputsOf({ ...props, storeId: live.store_id, secretName: live.secret_name }, settings.accountId) };
+  return { id, props: outputsOf({ ...props, storeId: String(live.store_id), secretName: String(live.secret_name) }, settings.accountId) };
 }
 
-export async function update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(_id: string, olds: BindingState, news: BindingInputs): Promise<pulumi.dynamic.UpdateResult<BindingState>> {
   const settings = resolveSettings(news.accountId ?? olds.accountId);
   await writeBinding(settings, news, ourBinding(news));
   return { outs: outputsOf(news, settings.accountId) };
 }
 
-export async function remove(_id: string, props: Props): Promise<void> {
+export async function remove(_id: string, props: BindingState): Promise<void> {
   const settings = resolveSettings(props.accountId);
   await writeBinding(settings, props, undefined);
 }

@@ -30,9 +30,25 @@ import {
 import { STORE_BINDING } from "../api/workers";
 import { checkSecret, describe, isSame, writeBinding } from "./worker-secret-binding";
 
-type Props = Record<string, any>;
+/** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
+type ProgramInputs = Record<string, unknown>;
 
-export async function check(olds: Props, news: Props): Promise<{ inputs: Props; failures: CheckFailure[] }> {
+/** A WorkerSecretBindings' checked inputs: binding name to secret name. */
+type BindingsInputs = {
+  scriptName: string;
+  storeId: string;
+  bindings: Record<string, string>;
+  accountId?: string;
+};
+
+/** Its state: the inputs, and the same bindings for a wrangler config and for `cloudflare.WorkersScript`. */
+type BindingsState = BindingsInputs & {
+  accountId: string;
+  wranglerConfig: Array<{ binding: string; store_id: string; secret_name: string }>;
+  workersScriptBindings: Array<{ type: string; name: string; storeId: string; secretName: string }>;
+};
+
+export async function check(olds: Partial<BindingsState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("WorkerSecretBindings", news, failures);
   const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
@@ -61,7 +77,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
       if (problem) failures.push({ property: "bindings", reason: problem });
     }
   }
-  const inputs: Props = { scriptName: news.scriptName, storeId: news.storeId, bindings: news.bindings };
+  const inputs: ProgramInputs = { scriptName: news.scriptName, storeId: news.storeId, bindings: news.bindings };
   if (news.accountId !== undefined) inputs.accountId = news.accountId;
 
   if (failures.length === 0 && scriptName !== undefined && bindings !== undefined && !isUnknown(news.accountId)) {
@@ -87,7 +103,7 @@ export async function check(olds: Props, news: Props): Promise<{ inputs: Props; 
 /** Each binding name must be free on the Worker, or already ours, or a store binding identical to ours (adopted). */
 async function checkWorker(
   settings: Settings,
-  olds: Props,
+  olds: Partial<BindingsState>,
   scriptName: string,
   storeId: string | undefined,
   bindings: Record<string, string>,
@@ -115,7 +131,7 @@ async function checkWorker(
   }
 }
 
-export async function diff(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: BindingsState, news: BindingsInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = accountReplaces(olds, news);
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
   const changes =
@@ -131,7 +147,7 @@ export async function diff(_id: string, olds: Props, news: Props): Promise<pulum
  * by an interrupted `pulumi destroy`): then `up` writes them again, without a refresh first. The
  * Worker was read by this deployment's check already, so this costs no request.
  */
-async function drifted(p: Props): Promise<boolean> {
+async function drifted(p: BindingsInputs): Promise<boolean> {
   if (isUnknown(p.scriptName) || isUnknown(p.storeId) || isUnknown(p.accountId) || Object.values(p.bindings ?? {}).some(isUnknown)) return false;
   const script = await view.worker(resolveSettings(p.accountId), p.scriptName).catch(() => undefined);
   if (!script) return false;
@@ -146,7 +162,7 @@ async function drifted(p: Props): Promise<boolean> {
 
 const sorted = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b));
 
-function outputsOf(p: Props, accountId: string): Props {
+function outputsOf(p: BindingsInputs, accountId: string): BindingsState {
   const entries = sorted(p.bindings);
   return {
     ...p,
@@ -173,7 +189,7 @@ async function writeAll(
   return Promise.all([...sets, ...removals]);
 }
 
-export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult> {
+export async function create(inputs: BindingsInputs): Promise<pulumi.dynamic.CreateResult<BindingsState>> {
   const settings = resolveSettings(inputs.accountId);
   const id = `${settings.accountId}/${inputs.scriptName}/secrets-store-bindings`;
   const existed = await writeAll(settings, inputs.scriptName, inputs.storeId, inputs.bindings);
@@ -182,7 +198,7 @@ export async function create(inputs: Props): Promise<pulumi.dynamic.CreateResult
 }
 
 /** Keeps the bindings that are still on the Worker as ours; one that a deploy dropped leaves the map, and the next `up` puts it back. */
-export async function read(id: string, props: Props): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, props: BindingsState): Promise<pulumi.dynamic.ReadResult<BindingsState> | typeof GONE> {
   const settings = resolveSettings(props.accountId);
   const script = await view.worker(settings, props.scriptName);
   if (!script) return GONE;
@@ -194,13 +210,13 @@ export async function read(id: string, props: Props): Promise<pulumi.dynamic.Rea
   return { id, props: outputsOf({ ...props, bindings: live }, settings.accountId) };
 }
 
-export async function update(_id: string, olds: Props, news: Props): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(_id: string, olds: BindingsState, news: BindingsInputs): Promise<pulumi.dynamic.UpdateResult<BindingsState>> {
   const settings = resolveSettings(news.accountId ?? olds.accountId);
   await writeAll(settings, news.scriptName, news.storeId, news.bindings, olds.bindings);
   return { outs: outputsOf(news, settings.accountId) };
 }
 
-export async function remove(_id: string, props: Props): Promise<void> {
+export async function remove(_id: string, props: BindingsState): Promise<void> {
   const settings = resolveSettings(props.accountId);
   await writeAll(settings, props.scriptName, props.storeId, {}, props.bindings);
 }

@@ -4,7 +4,8 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     globalSetup: ["./test/global-setup.ts"],
-    testTimeout: 120_000,
+    // End-to-end tests run several real `pulumi` commands each; a loaded 2-core machine needs room.
+    testTimeout: 300_000,
     hookTimeout: 180_000,
     pool: "forks",
     fileParallelism: true,

@@ -1,7 +1,9 @@
 /**
- * `npm run bench -- [--secrets 100] [--workers 5] [--latency-ms 50] [--parallel default,128]
- * [--shape per-worker|per-binding] [--wrangler 10] [--json]`: a program with N secrets, each bound
- * into one of W Workers (one WorkerSecretBindings per Worker, or one WorkerSecretBinding each), through
+ * `npm run bench -- [--secrets 100] [--workers 5] [--account-workers 5] [--latency-ms 50]
+ * [--parallel default,128] [--shape per-worker|per-binding] [--wrangler 10] [--json]`: a program with
+ * N secrets, each bound into one of W Workers (one WorkerSecretBindings per Worker, or one
+ * WorkerSecretBinding each), in an account of `--account-workers` Workers (the others bind nothing
+ * of the program's; refresh and destroy read them all for the usage index), through
  * preview, up (create), a no-op up, a rotation of every value, refresh and destroy, with the real
  * pulumi CLI against the emulator (with added latency per request), once per `--parallel` setting.
  * For each step: wall time, API requests (reads, writes, 429s) and the provider process's peak
@@ -21,6 +23,7 @@ import { findPulumi, PulumiStack } from "../tools/pulumi-cli";
 interface Options {
   secrets: number;
   workers: number;
+  accountWorkers: number;
   latencyMs: number;
   parallel: string[];
   wrangler: number;
@@ -50,6 +53,7 @@ function parseArgs(argv: string[]): Options {
   return {
     secrets,
     workers: Number(get("workers") ?? 5),
+    accountWorkers: Number(get("account-workers") ?? get("workers") ?? 5),
     latencyMs: Number(get("latency-ms") ?? 50),
     parallel: (get("parallel") ?? "default,128").split(","),
     wrangler: Number(get("wrangler") ?? Math.min(secrets, 10)),
@@ -82,7 +86,10 @@ async function withProviderPeak<T>(fn: () => Promise<T>): Promise<{ result: T; p
 }
 
 async function runPulumi(o: Options, parallel: string): Promise<Row[]> {
-  const workers = Array.from({ length: o.workers }, (_, i) => ({ name: `bench-worker-${i}`, bindings: [] }));
+  const workers = [
+    ...Array.from({ length: o.workers }, (_, i) => ({ name: `bench-worker-${i}`, bindings: [] })),
+    ...Array.from({ length: Math.max(0, o.accountWorkers - o.workers) }, (_, i) => ({ name: `other-worker-${i}`, bindings: [] })),
+  ];
   const emu = await startEmulator({
     port: 0,
     latencyMs: o.latencyMs,
@@ -120,7 +127,7 @@ async function runPulumi(o: Options, parallel: string): Promise<Row[]> {
         const shape = (p: string) =>
           p
             .replace(/[0-9a-f]{32}/g, ":id")
-            .replace(/bench-worker-\d+/, ":worker")
+            .replace(/(bench|other)-worker-\d+/, ":$1-worker")
             .replace(/\?.*/, "");
         const counts = new Map<string, number>();
         for (const r of requests) counts.set(`${r.method} ${shape(r.path)} ${r.status}`, (counts.get(`${r.method} ${shape(r.path)} ${r.status}`) ?? 0) + 1);
@@ -192,7 +199,7 @@ async function runWranglerLoop(o: Options): Promise<number> {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const cli = findPulumi();
-  const header = `${o.secrets} secrets bound into ${o.workers} Worker(s) (${o.shape}), emulator latency ${o.latencyMs} ms per request; engine: pulumi CLI (${cli}); ${os.cpus().length} CPUs, ${new Date().toISOString().slice(0, 10)}`;
+  const header = `${o.secrets} secrets bound into ${o.workers} Worker(s) (${o.shape}) of ${Math.max(o.workers, o.accountWorkers)} in the account, emulator latency ${o.latencyMs} ms per request; engine: pulumi CLI (${cli}); ${os.cpus().length} CPUs, ${new Date().toISOString().slice(0, 10)}`;
   if (!o.json) console.log(`${header}\n`);
   const rows: Row[] = [];
   for (const parallel of o.parallel) {

@@ -410,3 +410,17 @@ export function validId(id: string | undefined, property: string, what: string, 
   if (problem) failures.push({ property, reason: problem });
   return problem ? undefined : id;
 }
+
+/** The checked `storeId` of a resource's inputs (undefined when missing, invalid or not known yet). */
+export function storeIdOf(news: Record<string, unknown>, failures: CheckFailure[]): string | undefined {
+  const storeId = field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`");
+  return validId(storeId, "storeId", "a store id", "`store.id` of a SecretsStore", failures);
+}
+
+/** The checked `scriptName`, `storeId` and `accountId` that both binding resources take. */
+export function bindingTargetOf(news: Record<string, unknown>, failures: CheckFailure[]): { scriptName?: string; storeId?: string; accountId?: string } {
+  const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
+  const problem = scriptName === undefined ? undefined : scriptNameProblem(scriptName);
+  if (problem) failures.push({ property: "scriptName", reason: problem });
+  return { scriptName, storeId: storeIdOf(news, failures), accountId: accountIdOf(news, failures) };
+}

@@ -28,18 +28,19 @@ import {
   checkedSettings,
   commentProblem,
   definedOnly,
+  field,
   HEX_ID,
+  isUnknown,
   MAX_SECRET_NAME_LENGTH,
   missingStore,
-  typeName,
-  unknownInputs,
-  validId,
-  field,
-  isUnknown,
   normalizeScopes,
   sameSet,
   secretNameProblem,
+  storeIdOf,
+  typeName,
   UNKNOWN,
+  unknownInputs,
+  validId,
   valueSizeProblem,
   type CheckFailure,
 } from "./rules";
@@ -97,13 +98,7 @@ const ValueFrom = z.object({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/) }
 export async function check(olds: Partial<SecretState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("StoreSecret", news, failures);
-  const storeId = validId(
-    field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"),
-    "storeId",
-    "a store id",
-    "`store.id` of a SecretsStore",
-    failures,
-  );
+  const storeId = storeIdOf(news, failures);
   const name = field(news, "name", z.string(), failures, 'the secret\'s name, for example "stripe_api_key"');
   const rawScopes = field(news, "scopes", z.array(z.string()), failures, 'a list of scopes, for example ["workers"]');
   const comment = field(news, "comment", z.string().optional(), failures, "a string");

@@ -13,19 +13,17 @@ import * as view from "./account-view";
 import * as usage from "./usage";
 import { Batcher, type Outcome } from "./batch";
 import {
-  accountIdOf,
   apiCheckFailure,
   bindingNameProblem,
+  bindingTargetOf,
   checkContext,
   checkedSettings,
   definedOnly,
   field,
   isUnknown,
   missingStore,
-  scriptNameProblem,
   secretNameProblem,
   unknownInputs,
-  validId,
   type CheckFailure,
 } from "./rules";
 
@@ -71,19 +69,9 @@ const readScript = (settings: Settings, scriptName: string) => view.worker(setti
 export async function check(olds: Partial<BindingState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("WorkerSecretBinding", news, failures);
-  const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
+  const { scriptName, storeId, accountId } = bindingTargetOf(news, failures);
   const bindingName = field(news, "bindingName", z.string(), failures, 'a JavaScript identifier, for example "STRIPE_KEY"');
-  const storeId = validId(
-    field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"),
-    "storeId",
-    "a store id",
-    "`store.id` of a SecretsStore",
-    failures,
-  );
   const secretName = field(news, "secretName", z.string(), failures, "the name of a secret in the store, for example `secret.name`");
-  const accountId = accountIdOf(news, failures);
-  const scriptProblem = scriptName === undefined ? undefined : scriptNameProblem(scriptName);
-  if (scriptProblem) failures.push({ property: "scriptName", reason: scriptProblem });
   const bindingProblem = bindingName === undefined ? undefined : bindingNameProblem(bindingName);
   if (bindingProblem) failures.push({ property: "bindingName", reason: bindingProblem });
   if (secretName !== undefined) {

@@ -12,19 +12,17 @@ import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
 import { claim, plannedStoreId } from "./plan";
 import {
-  accountIdOf,
   apiCheckFailure,
   bindingNameProblem,
+  bindingTargetOf,
   checkContext,
   checkedSettings,
   definedOnly,
   field,
   isUnknown,
   missingStore,
-  scriptNameProblem,
   secretNameProblem,
   unknownInputs,
-  validId,
   type CheckFailure,
 } from "./rules";
 import { STORE_BINDING } from "../api/workers";
@@ -51,14 +49,7 @@ type BindingsState = BindingsInputs & {
 export async function check(olds: Partial<BindingsState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
   unknownInputs("WorkerSecretBindings", news, failures);
-  const scriptName = field(news, "scriptName", z.string(), failures, 'the name of a deployed Worker, for example "api-worker"');
-  const storeId = validId(
-    field(news, "storeId", z.string(), failures, "the id of a store, for example `store.id`"),
-    "storeId",
-    "a store id",
-    "`store.id` of a SecretsStore",
-    failures,
-  );
+  const { scriptName, storeId, accountId } = bindingTargetOf(news, failures);
   const bindings = field(
     news,
     "bindings",
@@ -66,9 +57,6 @@ export async function check(olds: Partial<BindingsState>, news: ProgramInputs): 
     failures,
     "a map of binding name to secret name, for example `{ STRIPE_KEY: stripe.name }`",
   );
-  const accountId = accountIdOf(news, failures);
-  const scriptProblem = scriptName === undefined ? undefined : scriptNameProblem(scriptName);
-  if (scriptProblem) failures.push({ property: "scriptName", reason: scriptProblem });
   for (const [bindingName, secretName] of Object.entries(bindings ?? {})) {
     const bindingProblem = bindingNameProblem(bindingName);
     if (bindingProblem) failures.push({ property: "bindings", reason: `${bindingProblem.replace(/`bindingName`/g, "A key of `bindings`")}` });

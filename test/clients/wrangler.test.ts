@@ -5,7 +5,6 @@
  * config has secrets_store_secrets, vars and a kv_namespaces entry.
  * Independent commands run in parallel: each wrangler start costs about a second.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,51 +12,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../emulator/helpers";
 import { emulatorFetch, requestLog, type Json } from "../../tools/emulator-client";
-
-const WRANGLER = path.join(path.dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+import { ok, runWrangler, type WranglerRun } from "../rig/wrangler";
 
 let emu: RunningEmulator;
 let home: string;
 
-function wrangler(args: string[], stdin = ""): Promise<Run> {
-  return runWrangler(emu, home, ["secrets-store", ...args, "--remote"], stdin);
-}
-
-/** Run `wrangler <args>` in `cwd` against `target`, with `stdin` piped in. */
-function runWrangler(target: RunningEmulator, cwd: string, args: string[], stdin = ""): Promise<Run> {
-  const child = spawn(process.execPath, [WRANGLER, ...args], {
-    cwd,
-    env: {
-      PATH: process.env.PATH,
-      HOME: home,
-      // Node 22's on-disk compile cache: wrangler's bundle loads in about half the time after the first run.
-      NODE_COMPILE_CACHE: path.join(home, ".node-compile-cache"),
-      CI: "true",
-      NO_COLOR: "1",
-      WRANGLER_SEND_METRICS: "false",
-      CLOUDFLARE_API_BASE_URL: target.url,
-      CLOUDFLARE_API_TOKEN: target.token,
-      CLOUDFLARE_ACCOUNT_ID: target.accountId,
-    },
-    stdio: ["pipe", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d) => (stdout += d));
-  child.stderr.on("data", (d) => (stderr += d));
-  child.stdin.end(stdin);
-  return new Promise((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
-}
-
-function ok(run: Run): Run {
-  if (run.code !== 0) throw new Error(`wrangler exited ${run.code}\n${run.stdout}\n${run.stderr}`);
-  return run;
+function wrangler(args: string[], stdin = ""): Promise<WranglerRun> {
+  return runWrangler(emu, home, home, ["secrets-store", ...args, "--remote"], stdin);
 }
 
 const api = async (p: string) =>
@@ -170,7 +131,7 @@ describe("wrangler deploy and Worker secrets (steps share one emulator, in order
   let project: string;
   let tomlProject: string;
 
-  const run = (args: string[], stdin = "", cwd = project) => runWrangler(target, cwd, args, stdin);
+  const run = (args: string[], stdin = "", cwd = project) => runWrangler(target, home, cwd, args, stdin);
   const result = async (p: string) => (await emulatorFetch(target, `/client/v4/accounts/${target.accountId}${p}`)).result;
   const bindings = async (worker = "deployed-worker"): Promise<Array<Record<string, unknown>>> =>
     (await result(`/workers/scripts/${worker}/settings`)).bindings;

@@ -4,7 +4,7 @@
  * its own `PULUMI_HOME`, no update check and no plugin download. The CLI is the one on PATH, or
  * the one `tools/install-pulumi-cli.sh` built into `.cache/pulumi-cli/bin`.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -34,6 +34,8 @@ export function findPulumi(): string {
 export interface CliResult {
   args: string[];
   code: number;
+  /** The signal that ended it, if one did (e.g. SIGKILL). */
+  signal?: string;
   stdout: string;
   stderr: string;
   /** Wall time in milliseconds. */
@@ -57,6 +59,8 @@ export interface StackOptions {
 export class PulumiStack {
   readonly backendDir: string;
   readonly home: string;
+  /** Called with each `pulumi` process this stack starts (the kill tests find and kill it through it). */
+  onSpawn?: (child: ChildProcess, args: string[]) => void;
   private readonly pulumi = findPulumi();
 
   constructor(readonly options: StackOptions) {
@@ -100,6 +104,7 @@ export class PulumiStack {
     const show = extra.quiet ? undefined : this.options.onOutput;
     return new Promise((resolve, reject) => {
       const child = spawn(this.pulumi, fullArgs, { cwd: this.options.programDir, env, stdio: ["pipe", "pipe", "pipe"], signal: extra.signal });
+      this.onSpawn?.(child, args);
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => {
@@ -111,7 +116,9 @@ export class PulumiStack {
         show?.(d.toString());
       });
       child.on("error", (err) => (err.name === "AbortError" ? undefined : reject(err)));
-      child.on("close", (code, signal) => resolve({ args, code: code ?? (signal ? 128 : 1), stdout, stderr, ms: Date.now() - started }));
+      child.on("close", (code, signal) =>
+        resolve({ args, code: code ?? (signal ? 128 : 1), ...(signal ? { signal } : {}), stdout, stderr, ms: Date.now() - started }),
+      );
       child.stdin.end(extra.input ?? "");
     });
   }

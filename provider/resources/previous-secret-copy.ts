@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
 
 /** Inputs of a {@link PreviousSecretCopy}; a StoreSecret with `rotation.keepPrevious` fills them. */
@@ -54,6 +55,13 @@ export class PreviousSecretCopy extends pulumi.dynamic.Resource {
   declare readonly previousId: pulumi.Output<string>;
 
   constructor(name: string, args: PreviousSecretCopyArgs, opts?: pulumi.CustomResourceOptions) {
-    super(shimFor("PreviousSecretCopy"), name, { ...args, previousId: undefined }, opts, "cloudflare-secrets-store", "PreviousSecretCopy");
+    super(
+      shimFor("PreviousSecretCopy"),
+      name,
+      { ...args, previousId: undefined, [SECRET_INPUTS_KEY]: secretInputNames(args) },
+      opts,
+      "cloudflare-secrets-store",
+      "PreviousSecretCopy",
+    );
   }
 }

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
 
 /** Arguments of a {@link SecretsStore}. */
@@ -56,7 +57,7 @@ export class SecretsStore extends pulumi.dynamic.Resource {
     super(
       shimFor("SecretsStore"),
       name,
-      { ...args, accountId: args.accountId, created: undefined, modified: undefined },
+      { ...args, [SECRET_INPUTS_KEY]: secretInputNames(args), accountId: args.accountId, created: undefined, modified: undefined },
       opts,
       "cloudflare-secrets-store",
       "SecretsStore",

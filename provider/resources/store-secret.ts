@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { encodingProblem, type Scope } from "../runtime/rules";
 import { markManaged, type SecretUse } from "./declared-bindings";
 import { PreviousSecretCopy } from "./previous-secret-copy";
+import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
 
 /** A scope: a service allowed to use the secret. `ai-gateway` is accepted as `ai_gateway`. */
@@ -182,6 +183,7 @@ export class StoreSecret extends pulumi.dynamic.Resource {
       name,
       {
         ...args,
+        [SECRET_INPUTS_KEY]: secretInputNames(args),
         value: args.value === undefined ? undefined : pulumi.secret(pulumi.output(args.value).apply(wellFormed)),
         valueFrom: args.valueFrom,
         accountId: args.accountId,

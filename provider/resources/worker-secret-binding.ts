@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { declareBindings } from "./declared-bindings";
+import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
 
 /** Arguments of a {@link WorkerSecretBinding}. */
@@ -82,7 +83,7 @@ export class WorkerSecretBinding extends pulumi.dynamic.Resource {
     super(
       shimFor("WorkerSecretBinding"),
       name,
-      { ...args, accountId: args.accountId, wranglerConfig: undefined, workersScriptBinding: undefined },
+      { ...args, [SECRET_INPUTS_KEY]: secretInputNames(args), accountId: args.accountId, wranglerConfig: undefined, workersScriptBinding: undefined },
       opts,
       "cloudflare-secrets-store",
       "WorkerSecretBinding",

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { declareBindings } from "./declared-bindings";
+import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
 import type { WorkersScriptStoreBinding, WranglerSecretsStoreSecret } from "./worker-secret-binding";
 
@@ -61,7 +62,7 @@ export class WorkerSecretBindings extends pulumi.dynamic.Resource {
     super(
       shimFor("WorkerSecretBindings"),
       name,
-      { ...args, accountId: args.accountId, wranglerConfig: undefined, workersScriptBindings: undefined },
+      { ...args, [SECRET_INPUTS_KEY]: secretInputNames(args), accountId: args.accountId, wranglerConfig: undefined, workersScriptBindings: undefined },
       opts,
       "cloudflare-secrets-store",
       "WorkerSecretBindings",

@@ -133,4 +133,39 @@ describe("messages through the real pulumi CLI: named, nothing written, no value
     expect(await stack.cli.secretSha256(live.id)).toMatch(/^[0-9a-f]{64}$/);
     expect(await stack.cli.leaked([VALUE], fixed)).toEqual([]);
   }, 120_000);
+
+  it("an error that echoes the request body never repeats an input the program marked secret", async () => {
+    const COMMENT = "rotation runbook https://wiki.example/secret-path-42";
+    await stack.apply(
+      {
+        stores: [],
+        secrets: [],
+        bindings: [],
+        raw: [
+          {
+            kind: "StoreSecret",
+            key: "marked",
+            args: { storeId: STORE, name: "marked_comment", scopes: ["workers"], comment: COMMENT },
+            valueKey: "m",
+            secret: ["comment"],
+          },
+        ],
+      },
+      { m: "marked-comment-value-0001" },
+    );
+    await stack.cli.hook("/__emulator/faults", { method: "POST", body: { method: "POST", path: `/stores/${STORE}/secrets$`, mode: "echo", times: 10 } });
+    const failed = await stack.cli.up();
+    await stack.cli.hook("/__emulator/faults", { method: "DELETE" });
+    expect(failed.ok).toBe(false);
+    const message = failuresOf(failed).find((f) => f.name === "marked")?.message ?? "";
+    // The echo happened and both the value and the secret comment in it were redacted.
+    expect(message).toMatch(/Invalid request body \(injected fault: nothing was applied\).*\[secret value redacted\]/s);
+    // (The raw arguments themselves sit in this test's plain stack config, which `--json` prints; so only the errors are searched.)
+    const errorText = failuresOf(failed)
+      .map((f) => f.message)
+      .join("\n");
+    expect(leaks(errorText + failed.stderr, [COMMENT, "marked-comment-value-0001"])).toEqual([]);
+    const fixed = await stack.cli.up();
+    expect(fixed.ok, text(fixed)).toBe(true);
+  }, 300_000);
 });

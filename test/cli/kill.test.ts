@@ -31,7 +31,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import type { CliResult, Deployment } from "../../tools/pulumi-cli";
 import { sha256 } from "../rig/bytes";
 import { isAlive, isDynamicProvider, processTree, roleOf, sigkill, socketOwner, waitGone, WriteGate, type HeldRequest, type Proc } from "./processes";
-import { copyOf, failuresOf, holds, prng, SpecStack, suiteSeed, writesOf, type Expected, type Spec } from "./spec-stack";
+import { copyOf, failuresOf, holds, prng, secretNameMatches, SpecStack, suiteSeed, writesOf, type Expected, type Spec } from "./spec-stack";
+
+/** The rotated secret's previous-value copy, whatever version it holds (`rotated_previous_v<n>`). */
+const COPY = "rotated_previous_v*";
 
 export const SEED = suiteSeed("KILL_SEED", "kill trials");
 /**
@@ -186,7 +189,15 @@ function specOf(adopt: Set<string>): Spec {
   return {
     stores: [{ key: "store", name: "kill_store", ...(adopt.has("store") ? { adopt: true } : {}) }],
     secrets: [
-      { key: "rotated", name: "rotated", storeKey: "store", valueKey: "rotated", scopes: ["workers"], keepPrevious: true, ...(adopt.has("rotated") ? { adopt: true } : {}) },
+      {
+        key: "rotated",
+        name: "rotated",
+        storeKey: "store",
+        valueKey: "rotated",
+        scopes: ["workers"],
+        keepPrevious: true,
+        ...(adopt.has("rotated") ? { adopt: true } : {}),
+      },
       { key: "plain", name: "plain", storeKey: "store", valueKey: "plain", scopes: ["workers"], ...(adopt.has("plain") ? { adopt: true } : {}) },
     ],
     bindings: [
@@ -203,7 +214,7 @@ function deployed(chain: number, version: number, previous: string[]): Expected 
     stores: {
       kill_store: {
         rotated: holds(valueOf(chain, version)),
-        rotated_previous: { sha: previous, scopes: ["workers"], comment: copyOf("rotated") },
+        "rotated_previous_v*": { sha: previous, scopes: ["workers"], comment: copyOf("rotated") },
         plain: holds(PLAIN_VALUE),
       },
     },
@@ -211,7 +222,7 @@ function deployed(chain: number, version: number, previous: string[]): Expected 
       [WORKER]: {
         ...SEEDED_EXPECTED,
         ROTATED: { type: "secrets_store_secret", sha: current, secretName: "rotated" },
-        ROTATED_PREVIOUS: { type: "secrets_store_secret", sha: previous, secretName: "rotated_previous" },
+        ROTATED_PREVIOUS: { type: "secrets_store_secret", sha: previous, secretName: "rotated_previous_v*" },
       },
     },
   };
@@ -229,7 +240,12 @@ function printedErrors(r: CliResult): string[] {
         .flatMap((l) => l.split("\n"))
         .map((l) => l.trim())
         .filter((l) => /^(error|warning):|error reading|EOF|locked|could not|pending operations|interrupted while/.test(l))
-        .map((l) => l.replace(/[0-9a-f]{32}/g, "<id>").replace(/\(pid \d+\).*/, "(pid …)").slice(0, 300)),
+        .map((l) =>
+          l
+            .replace(/[0-9a-f]{32}/g, "<id>")
+            .replace(/\(pid \d+\).*/, "(pid …)")
+            .slice(0, 300),
+        ),
     ),
   ];
 }
@@ -257,7 +273,10 @@ class Chain {
   }
 
   static async start(index: number): Promise<Chain> {
-    const stack = await SpecStack.start({ workers: [{ name: WORKER, bindings: SEEDED_BINDINGS }] }, { emulator: { maxStores: 1 }, config: { "cloudflare-secrets-store:maxStores": "1" } });
+    const stack = await SpecStack.start(
+      { workers: [{ name: WORKER, bindings: SEEDED_BINDINGS }] },
+      { emulator: { maxStores: 1 }, config: { "cloudflare-secrets-store:maxStores": "1" } },
+    );
     const gate = await WriteGate.start(stack.emu.origin);
     await stack.cli.configure({ "cloudflare-secrets-store:apiBaseUrl": gate.url });
     return new Chain(index, stack, gate);
@@ -310,7 +329,7 @@ async function killedRun(chain: Chain, plan: Plan): Promise<{ point: string; kil
   const request = point.kind === "request" ? REQUESTS[plan.phase][point.request]! : undefined;
   let held: HeldRequest | undefined;
   const live = (await chain.stack.live()).stores[0]?.secrets ?? [];
-  const ids: Ids = { copy: live.find((x) => x.name === "rotated_previous")?.id, rotated: live.find((x) => x.name === "rotated")?.id };
+  const ids: Ids = { copy: live.find((x) => secretNameMatches(COPY, x.name))?.id, rotated: live.find((x) => x.name === "rotated")?.id };
   const stop = request && { method: request.method, matches: request.matches(ids), landed: point.kind === "request" && point.landed };
   const reached = stop ? chain.gate.arm(stop).then((r) => (held = r)) : undefined;
   let finished = false;
@@ -328,14 +347,18 @@ async function killedRun(chain: Chain, plan: Plan): Promise<{ point: string; kil
     if (finished) {
       chain.gate.release();
       const result = await run;
-      throw new Error(`trial ${plan.id}: \`pulumi ${plan.phase === "destroy" ? "destroy" : "up"}\` finished before its kill point (${pointName(plan)}): ${result.stdout.slice(-2000)}${result.stderr}`);
+      throw new Error(
+        `trial ${plan.id}: \`pulumi ${plan.phase === "destroy" ? "destroy" : "up"}\` finished before its kill point (${pointName(plan)}): ${result.stdout.slice(-2000)}${result.stderr}`,
+      );
     }
   }
   // Nothing more leaves the killed run from here on.
   chain.gate.freeze();
   const victim = plan.target === "pulumi" ? tree[0] : ((held && socketOwner(held.clientPort, chain.gate.port, tree)) ?? tree.find(isDynamicProvider));
   if (!victim) throw new Error(`trial ${plan.id}: no ${plan.target} process to kill (${tree.map((p) => `${p.pid} ${roleOf(p)}`).join(", ")})`);
-  debug(`trial ${plan.id}: killing ${roleOf(victim)} ${victim.pid} at ${pointName(plan)}; tree ${tree.map((p) => `${p.pid}<${p.ppid} ${roleOf(p)}`).join(", ")}`);
+  debug(
+    `trial ${plan.id}: killing ${roleOf(victim)} ${victim.pid} at ${pointName(plan)}; tree ${tree.map((p) => `${p.pid}<${p.ppid} ${roleOf(p)}`).join(", ")}`,
+  );
   sigkill(victim);
   let leftovers: Proc[] = [];
   const endLeftovers = async () => {
@@ -414,7 +437,9 @@ function removeEmptyAttrs(chain: Chain): string {
 async function pendingOperations(chain: Chain, steps: string[]): Promise<Array<{ type: string; name: string; kind: string }>> {
   const r = await command(chain, steps, () => chain.cli.pulumi.run(["stack", "export"]));
   if (r.code !== 0) throw new Error(`pulumi stack export failed: ${r.stderr}`);
-  const ops = (JSON.parse(r.stdout) as { deployment: { pending_operations?: Array<{ type: string; resource: { urn: string; type: string } }> } }).deployment.pending_operations ?? [];
+  const ops =
+    (JSON.parse(r.stdout) as { deployment: { pending_operations?: Array<{ type: string; resource: { urn: string; type: string } }> } }).deployment
+      .pending_operations ?? [];
   return ops.map((o) => ({ type: o.type, name: o.resource.urn.split("::").pop() ?? "", kind: o.resource.type.split(":").pop() ?? "" }));
 }
 
@@ -434,7 +459,9 @@ async function recover(chain: Chain, plan: Plan, expected: Expected): Promise<{ 
   if (pending.length > 0 || plan.phase === "destroy") {
     const args = creating.length > 0 ? ["--clear-pending-creates"] : [];
     const refresh = await command(chain, steps, () => chain.cli.refresh(...args));
-    steps.push(`refresh${args.length ? " --clear-pending-creates" : ""}${pending.length ? ` (${pending.map((o) => `${o.type} ${o.name}`).join(", ")})` : ""}${refresh.ok ? "" : ` failed: ${printedErrors(refresh).join(" / ")}`}`);
+    steps.push(
+      `refresh${args.length ? " --clear-pending-creates" : ""}${pending.length ? ` (${pending.map((o) => `${o.type} ${o.name}`).join(", ")})` : ""}${refresh.ok ? "" : ` failed: ${printedErrors(refresh).join(" / ")}`}`,
+    );
     printed.push(...printedErrors(refresh));
     // A StoreSecret (or the store) interrupted while creating whose object exists: adopt it.
     const now = await live();
@@ -479,7 +506,12 @@ async function recover(chain: Chain, plan: Plan, expected: Expected): Promise<{ 
     const removed = await chain.cli.requestsDuring(() => command(chain, steps, () => chain.cli.up()));
     steps.push(`adopt removed (one more up, ${writesOf(removed.requests).length} writes)`);
     if (!removed.result.ok) return { steps, ups, problems: [`the up without adopt failed: ${printedErrors(removed.result).join(" / ")}`], printed };
-    if (writesOf(removed.requests).length > 0) problems.push(`the up that removed adopt wrote: ${writesOf(removed.requests).map((w) => `${w.method} ${shortPath(w.path)}`).join(", ")}`);
+    if (writesOf(removed.requests).length > 0)
+      problems.push(
+        `the up that removed adopt wrote: ${writesOf(removed.requests)
+          .map((w) => `${w.method} ${shortPath(w.path)}`)
+          .join(", ")}`,
+      );
   }
   return { steps, ups, problems, printed };
 }
@@ -493,6 +525,22 @@ async function furtherUp(chain: Chain, expected: Expected): Promise<string[]> {
   for (const w of writesOf(further.requests)) problems.push(`the further up wrote ${w.method} ${shortPath(w.path)}`);
   problems.push(...(await chain.stack.verify(expected)).map((p) => `${p.where}: ${p.what}`));
   return problems;
+}
+
+/**
+ * A rotation keeps the copy when it already holds the live value (the first rotation after a
+ * create keeps the creation copy): then one plain rotation first, so that the killed rotation makes
+ * a new copy, moves the fallback and deletes the older one, and every kill point is reached.
+ */
+async function makeNextRotationCopy(chain: Chain): Promise<void> {
+  const live = (await chain.stack.live()).stores[0]?.secrets ?? [];
+  const copy = live.find((s) => secretNameMatches(COPY, s.name));
+  const rotated = live.find((s) => s.name === "rotated");
+  if (!copy || !rotated || (await chain.cli.secretSha256(copy.id)) !== (await chain.cli.secretSha256(rotated.id))) return;
+  chain.version++;
+  await chain.apply();
+  const up = await chain.cli.up("--skip-preview");
+  if (!up.ok) throw new Error(`chain ${chain.index + 1}: the rotation before the trial failed: ${printedErrors(up).join(" / ")}`);
 }
 
 async function runTrial(chain: Chain, plan: Plan): Promise<Row> {
@@ -510,6 +558,7 @@ async function runTrial(chain: Chain, plan: Plan): Promise<Row> {
     await chain.apply();
     expected = chain.expected();
   } else if (plan.phase === "rotate") {
+    await makeNextRotationCopy(chain);
     chain.previous = [sha256(valueOf(chain.index, chain.version))];
     chain.version++;
     await chain.apply();
@@ -529,7 +578,7 @@ async function runTrial(chain: Chain, plan: Plan): Promise<Row> {
   if (problems.length === 0) {
     chain.deployed = true;
     // What the copy holds now is what the next destroy trial may find.
-    const copy = (await chain.stack.live()).stores[0]?.secrets.find((s) => s.name === "rotated_previous");
+    const copy = (await chain.stack.live()).stores[0]?.secrets.find((s) => secretNameMatches(COPY, s.name));
     if (copy) chain.previous = [await chain.cli.secretSha256(copy.id)];
   }
   return {
@@ -570,7 +619,10 @@ describe("killed pulumi up / destroy (SIGKILL of the CLI or of the provider), re
     ].join("\n");
     const count = (f: (r: Row) => boolean) => rows.filter(f).length;
     const byPhase = (["create", "rotate", "destroy"] as const)
-      .map((p) => `${p}: ${count((r) => r.plan.phase === p && r.killed.startsWith("pulumi"))} CLI + ${count((r) => r.plan.phase === p && r.killed.startsWith("provider"))} provider`)
+      .map(
+        (p) =>
+          `${p}: ${count((r) => r.plan.phase === p && r.killed.startsWith("pulumi"))} CLI + ${count((r) => r.plan.phase === p && r.killed.startsWith("provider"))} provider`,
+      )
       .join(", ");
     const ups = rows.map((r) => r.ups);
     const messages = [...new Set(rows.flatMap((r) => r.printed.split(" / ")).filter(Boolean))];
@@ -617,7 +669,8 @@ describe("killed pulumi up / destroy (SIGKILL of the CLI or of the provider), re
               ...(await chain.stack.verify(chain.expected())).map((p) => `${p.where}: ${p.what}`),
             ];
             emptied = { steps, printed: "error: failed to load checkpoint: EOF", problems };
-            if (!steps.includes("removed the empty .json.attrs")) problems.push(`the empty metadata file did not show as "failed to load checkpoint: EOF" (${steps.join("; ")})`);
+            if (!steps.includes("removed the empty .json.attrs"))
+              problems.push(`the empty metadata file did not show as "failed to load checkpoint: EOF" (${steps.join("; ")})`);
             if (problems.length) failures.push(`empty <stack>.json.attrs: ${problems.join("; ")}`);
           }
         } finally {

@@ -44,7 +44,7 @@ export function readProc(pid: number): Proc | undefined {
 /** The children of `pid`, from `/proc/<pid>/task/<tid>/children` (a child is listed under the thread that started it). */
 function childrenOf(pid: number): number[] {
   const out: number[] = [];
-  let tasks: string[] = [];
+  let tasks: string[];
   try {
     tasks = fs.readdirSync(`/proc/${pid}/task`);
   } catch {
@@ -117,7 +117,7 @@ export async function waitGone(procs: Proc[], ms: number): Promise<Proc[]> {
 /** The inode of the TCP socket whose local end is port `local` and remote end is port `remote` (IPv4 or IPv6). */
 function socketInode(local: number, remote: number): string | undefined {
   for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
-    let text = "";
+    let text: string;
     try {
       text = fs.readFileSync(table, "utf8");
     } catch {
@@ -142,7 +142,7 @@ export function socketOwner(clientPort: number, serverPort: number, candidates: 
   if (!inode) return undefined;
   const link = `socket:[${inode}]`;
   for (const p of candidates) {
-    let fds: string[] = [];
+    let fds: string[];
     try {
       fds = fs.readdirSync(`/proc/${p.pid}/fd`);
     } catch {
@@ -202,12 +202,12 @@ export class WriteGate {
 
   /** Starts a gate in front of `origin` (the emulator's `http://127.0.0.1:PORT`). */
   static async start(origin: string): Promise<WriteGate> {
-    let gate: WriteGate | undefined;
-    const server = http.createServer((req, res) => void gate!.handle(req, res));
+    const holder: { gate?: WriteGate } = {};
+    const server = http.createServer((req, res) => void holder.gate?.handle(req, res));
     server.keepAliveTimeout = 60_000;
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    gate = new WriteGate(server, new URL(origin));
-    return gate;
+    holder.gate = new WriteGate(server, new URL(origin));
+    return holder.gate;
   }
 
   get port(): number {

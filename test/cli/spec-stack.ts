@@ -235,7 +235,7 @@ export class SpecStack {
           continue;
         }
         if (b.type !== w.type) problems.push({ where: worker, what: `binding ${name} is a ${String(b.type)}, want ${w.type}` });
-        if (w.secretName !== undefined && b.secret_name !== w.secretName)
+        if (w.secretName !== undefined && !secretNameMatches(w.secretName, String(b.secret_name)))
           problems.push({ where: worker, what: `binding ${name} names secret ${String(b.secret_name)}, want ${w.secretName}` });
         const sha = await this.cli.bindingSha256(worker, name);
         const want = Array.isArray(w.sha) ? w.sha : [w.sha];

@@ -34,7 +34,10 @@ export function readProc(pid: number): Proc | undefined {
     // The command name (2nd field) is in parentheses and may itself hold spaces or parentheses.
     const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     if (rest[0] === "Z" || rest[0] === "X") return undefined;
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "");
+    const argv = fs
+      .readFileSync(`/proc/${pid}/cmdline`, "utf8")
+      .split("\0")
+      .filter((a) => a !== "");
     return { pid, ppid: Number(rest[1]), start: Number(rest[19]), argv };
   } catch {
     return undefined;

@@ -9,7 +9,7 @@ import * as workerSecretBinding from "./worker-secret-binding";
 import * as workerSecretBindings from "./worker-secret-bindings";
 import { rememberStackConfig, type StackConfig } from "./config";
 import { scrubbed } from "./failures";
-import { isClaimed, type ResourceKindName } from "./plan";
+import { isClaimed, type ResourceKindName } from "./deployment-memory";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
 export function configure(req: { config: StackConfig }): void {

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { resolveSettings } from "./config";
 import { GONE } from "./failures";
 import { deleteWhenBoundByConfig } from "./config";
-import { claim, isBreakAccepted, plannedCopy } from "./plan";
+import { claim, isBreakAccepted, plannedCopy } from "./deployment-memory";
 import * as usage from "./usage";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";

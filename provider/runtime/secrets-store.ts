@@ -5,7 +5,7 @@ import * as api from "../api/secrets-store";
 import { ignoreNotFound } from "../api/error";
 import { maxStoresPerAccount, resolveSettings } from "./config";
 import { accountReplaces, GONE } from "./failures";
-import { claim, isOwnedStore, planOwnedStore, planStoreId } from "./plan";
+import { claim, isOwnedStore, planOwnedStore, planStoreId } from "./deployment-memory";
 import * as view from "./account-view";
 import {
   accountIdOf,

@@ -20,7 +20,7 @@ import {
   planSecret,
   plannedStoreId,
   reserveQuota,
-} from "./plan";
+} from "./deployment-memory";
 import {
   accountIdOf,
   apiCheckFailure,

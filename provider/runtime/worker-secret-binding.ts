@@ -8,7 +8,7 @@ import * as workersApi from "../api/workers";
 import { STORE_BINDING } from "../api/workers";
 import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
-import { claim, plannedSecret, plannedStoreId } from "./plan";
+import { claim, plannedSecret, plannedStoreId } from "./deployment-memory";
 import * as view from "./account-view";
 import * as usage from "./usage";
 import { Batcher, type Outcome } from "./batch";

@@ -10,7 +10,7 @@ import * as view from "./account-view";
 import * as usage from "./usage";
 import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
-import { claim, plannedStoreId } from "./plan";
+import { claim, plannedStoreId } from "./deployment-memory";
 import {
   apiCheckFailure,
   bindingNameProblem,

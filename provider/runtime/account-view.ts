@@ -77,6 +77,40 @@ export async function secretById(settings: Settings, storeId: string, id: string
   return (await ignoreNotFound(listing(settings, storeId)))?.secrets.get(id);
 }
 
+/**
+ * The secret named `name` as this deployment last listed or wrote it, without a request:
+ * undefined when its store was never listed here or holds no such secret.
+ */
+export async function knownSecret(settings: Settings, storeId: string, name: string): Promise<Secret | undefined> {
+  const known = listings.get(storeKey(settings, storeId));
+  const found = known && (await ignoreNotFound(known).catch(() => undefined));
+  return found && [...found.secrets.values()].find((s) => s.name === name);
+}
+
+const relisted = new Map<string, { at: number; done: Promise<void> }>();
+
+/**
+ * Lists a store's secrets again, unless a list of it started less than `maxAgeMs` ago (then waits
+ * for that one): however many callers poll a store, it costs one list per `maxAgeMs`.
+ */
+export function relist(settings: Settings, storeId: string, maxAgeMs: number): Promise<void> {
+  const key = storeKey(settings, storeId);
+  const last = relisted.get(key);
+  if (last && Date.now() - last.at < maxAgeMs) return last.done;
+  const read = listStore(settings, storeId);
+  const done = read.then(
+    () => {
+      listings.set(key, read);
+    },
+    (err: unknown) => {
+      relisted.delete(key);
+      throw err;
+    },
+  );
+  relisted.set(key, { at: Date.now(), done });
+  return done;
+}
+
 /** Records a secret this process created or changed (as the API answered). */
 export function noteSecret(settings: Settings, secret: Secret): void {
   const known = listings.get(storeKey(settings, secret.store_id));

@@ -88,6 +88,26 @@ export function deleteWhenBoundByConfig(): boolean {
   return fromConfig("cloudflare-secrets-store:deleteWhenBound") === "true";
 }
 
+/** How long a binding write waits for a pending secret, by default. */
+export const DEFAULT_PENDING_TIMEOUT_SECONDS = 60;
+
+/**
+ * How long a binding write waits for the secrets it names to become `active`
+ * (`cloudflare-secrets-store:pendingTimeoutSeconds`, a whole number of seconds; default 60).
+ */
+export function pendingTimeoutMs(): number {
+  const raw = fromConfig("cloudflare-secrets-store:pendingTimeoutSeconds");
+  if (raw === undefined) return DEFAULT_PENDING_TIMEOUT_SECONDS * 1000;
+  const seconds = Number(raw);
+  if (!Number.isInteger(seconds) || seconds < 1) {
+    throw new ConfigError(
+      "",
+      `\`cloudflare-secrets-store:pendingTimeoutSeconds\` is "${raw}"; it must be a whole number of seconds, at least 1, for example 120 (default ${DEFAULT_PENDING_TIMEOUT_SECONDS}).`,
+    );
+  }
+  return seconds * 1000;
+}
+
 /**
  * The request budget (`cloudflare-secrets-store:rateLimit`, "<requests>/<seconds>"; default
  * Cloudflare's "1200/300"). Lower it when other tools share the token's budget.

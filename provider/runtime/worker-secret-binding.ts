@@ -11,7 +11,8 @@ import { accountReplaces, GONE } from "./failures";
 import { claim, plannedSecret, plannedStoreId } from "./deployment-memory";
 import * as view from "./account-view";
 import * as usage from "./usage";
-import { Batcher, type Outcome } from "./batch";
+import { Batcher, type NonEmpty, type Outcome } from "./batch";
+import * as pending from "./pending";
 import {
   apiCheckFailure,
   bindingNameProblem,
@@ -213,43 +214,78 @@ export function writeBinding(settings: Settings, p: BindingRef, next: Binding | 
   return bindingChanges.add(`${settings.accountId}/${p.scriptName}`, { settings, scriptName: p.scriptName, bindingName: p.bindingName, next });
 }
 
-async function applyBindingChanges(changes: BindingChange[]): Promise<Array<Outcome<boolean>>> {
-  const { settings, scriptName } = changes[0]!;
-  const script = await view.freshWorker(settings, scriptName);
-  if (!script) {
-    // A Worker already gone has no binding to remove.
-    return changes.map((c) =>
-      c.next
-        ? { ok: false, error: new Error(`Worker "${scriptName}" does not exist in account ${settings.accountId}; deploy it before binding secrets to it.`) }
-        : { ok: true, value: false },
-    );
-  }
-  let bindings = script.bindings;
-  let changed = false;
-  const outcomes: Array<Outcome<boolean>> = changes.map((c) => {
-    const existing = bindings.find((b) => b.name === c.bindingName);
-    const replaceable = existing?.type === STORE_BINDING;
-    if (!c.next && !replaceable) return { ok: true, value: false };
-    if (c.next && existing && !replaceable) {
-      return {
-        ok: false,
-        error: new Error(
-          `Worker "${scriptName}" already has a binding named "${c.bindingName}" (${describe(existing)}) that this resource does not manage; nothing was changed.`,
-        ),
-      };
-    }
-    bindings = [...bindings.filter((b) => b.name !== c.bindingName), ...(c.next ? [c.next] : [])];
-    changed = true;
-    return { ok: true, value: replaceable };
-  });
-  if (!changed) return outcomes;
+/** The secrets the store bindings among `bindings` name. */
+function secretsNamedBy(bindings: Binding[]): pending.SecretRef[] {
+  return bindings.flatMap((b) =>
+    b.type === STORE_BINDING && typeof b.store_id === "string" && typeof b.secret_name === "string" ? [{ storeId: b.store_id, name: b.secret_name }] : [],
+  );
+}
+
+/** Attempts of one batch's write when Cloudflare refuses it for a secret that turns out to exist. */
+const WRITE_ATTEMPTS = 3;
+
+async function applyBindingChanges(changes: NonEmpty<BindingChange>): Promise<Array<Outcome<boolean>>> {
+  const { settings, scriptName } = changes[0];
+  const what = `the binding change on Worker "${scriptName}" (${changes.map((c) => c.bindingName).join(", ")})`;
+  const failAll = (error: unknown) => changes.map((): Outcome<boolean> => ({ ok: false, error }));
   try {
-    const written = await workersApi.patchScriptBindings(settings.api, settings.accountId, scriptName, bindings.map(keep));
-    view.noteWorker(settings, scriptName, written);
+    // Cloudflare refuses a binding to a pending secret: wait before the read, so read and write stay close.
+    await pending.waitActive(settings, secretsNamedBy(changes.flatMap((c) => (c.next ? [c.next] : []))), what);
   } catch (error) {
-    return outcomes.map((o) => (o.ok ? { ok: false, error } : o));
+    return failAll(error);
   }
-  return outcomes;
+  for (let attempt = 1; ; attempt++) {
+    const script = await view.freshWorker(settings, scriptName);
+    if (!script) {
+      // A Worker already gone has no binding to remove.
+      return changes.map((c) =>
+        c.next
+          ? { ok: false, error: new Error(`Worker "${scriptName}" does not exist in account ${settings.accountId}; deploy it before binding secrets to it.`) }
+          : { ok: true, value: false },
+      );
+    }
+    let bindings = script.bindings;
+    let changed = false;
+    const outcomes: Array<Outcome<boolean>> = changes.map((c) => {
+      const existing = bindings.find((b) => b.name === c.bindingName);
+      const replaceable = existing?.type === STORE_BINDING;
+      if (!c.next && !replaceable) return { ok: true, value: false };
+      if (c.next && existing && !replaceable) {
+        return {
+          ok: false,
+          error: new Error(
+            `Worker "${scriptName}" already has a binding named "${c.bindingName}" (${describe(existing)}) that this resource does not manage; nothing was changed.`,
+          ),
+        };
+      }
+      bindings = [...bindings.filter((b) => b.name !== c.bindingName), ...(c.next ? [c.next] : [])];
+      changed = true;
+      return { ok: true, value: replaceable };
+    });
+    if (!changed) return outcomes;
+    const named = secretsNamedBy(bindings);
+    try {
+      // The whole list is sent back: another binding may name a secret this deployment just changed.
+      if (await pending.waitActive(settings, named, what)) continue;
+      const written = await workersApi.patchScriptBindings(settings.api, settings.accountId, scriptName, bindings.map(keep));
+      view.noteWorker(settings, scriptName, written);
+      return outcomes;
+    } catch (error) {
+      // Refused for a secret this deployment did not know to be pending (another writer changed it,
+      // or it was adopted while pending): wait for it, then read and write again. A secret that
+      // is really missing fails with Cloudflare's error.
+      let failure = error;
+      if (pending.isPendingRefusal(error) && attempt < WRITE_ATTEMPTS) {
+        try {
+          const waited = await pending.waitActive(settings, named, what, true);
+          if (waited || (await pending.missingAmong(settings, named)).length === 0) continue;
+        } catch (timedOut) {
+          failure = timedOut;
+        }
+      }
+      return outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o));
+    }
+  }
 }
 
 export async function create(inputs: BindingInputs): Promise<pulumi.dynamic.CreateResult<BindingState>> {

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { encodingProblem, type Scope } from "../runtime/rules";
+import { VALUE_FROM_MARKER } from "../runtime/values";
 import { markManaged, type SecretUse } from "./declared-bindings";
 import { PreviousSecretCopy } from "./previous-secret-copy";
 import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
@@ -184,7 +185,13 @@ export class StoreSecret extends pulumi.dynamic.Resource {
       {
         ...args,
         [SECRET_INPUTS_KEY]: secretInputNames(args),
-        value: args.value === undefined ? undefined : pulumi.secret(pulumi.output(args.value).apply(wellFormed)),
+        // With `valueFrom`, a secret placeholder: the fingerprint `check` stores under `value` stays secret.
+        value:
+          args.value !== undefined
+            ? pulumi.secret(pulumi.output(args.value).apply(wellFormed))
+            : args.valueFrom !== undefined
+              ? pulumi.secret(VALUE_FROM_MARKER)
+              : undefined,
         valueFrom: args.valueFrom,
         accountId: args.accountId,
         comment: args.comment,

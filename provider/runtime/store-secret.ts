@@ -45,7 +45,7 @@ import {
   type CheckFailure,
 } from "./rules";
 import { accountIdFor, deleteWhenBoundByConfig, resolveSettings, type Settings } from "./config";
-import { isFingerprint, recall, remember, saltFor } from "./values";
+import { isFingerprint, matches, recall, remember, VALUE_FROM_MARKER } from "./values";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";
 import { copyComment, copyNameFor, isCopyOf } from "./previous-secret-copy";
@@ -149,12 +149,12 @@ export async function check(olds: Partial<SecretState>, news: ProgramInputs): Pr
   if (deleteWhenBound !== undefined) inputs.deleteWhenBound = deleteWhenBound;
   if (valueFrom) inputs.valueFrom = valueFrom;
 
-  const value = await checkValue(olds, news, inputs, { name, accountId, duplicateOf, valueFrom, allowLargeValue }, failures);
+  const { value, changed } = await checkValue(olds, news, inputs, { name, accountId, duplicateOf, valueFrom, allowLargeValue }, failures);
   if (value !== undefined) inputs.value = value;
 
   // A non-secret version that moves when the value does, so a reviewer sees a rotation in the preview.
-  const oldVersion = typeof olds.valueVersion === "number" ? olds.valueVersion : 1;
-  const valueChanged = olds.name !== undefined && isFingerprint(inputs.value) && inputs.value !== olds.value;
+  const oldVersion = versionOf(olds);
+  const valueChanged = olds.name !== undefined && changed;
   inputs.valueVersion = inputs.value === UNKNOWN && olds.name !== undefined ? UNKNOWN : valueChanged ? oldVersion + 1 : oldVersion;
 
   if (rotation) {
@@ -239,16 +239,19 @@ async function storeAndSourceExist(
   const creates =
     olds.name === undefined || olds.storeId !== storeId || JSON.stringify(olds.duplicateOf ?? null) !== JSON.stringify(inputs.duplicateOf ?? null);
   // A secret that stays where it is needs no lookup (a store deleted since shows at refresh).
-  if (storeId === undefined || !creates) return true;
+  if (!creates) return true;
   const settings = checkedSettings(accountId);
-  if ((await view.storeSecrets(settings, storeId)) === undefined) {
+  if (storeId !== undefined && (await view.storeSecrets(settings, storeId)) === undefined) {
     failures.push(missingStore(storeId, settings.accountId));
     return false;
   }
-  if (duplicateOf && HEX_ID.test(duplicateOf.secretId) && creates && !(await view.secretById(settings, storeId, duplicateOf.secretId))) {
+  // At a new stack's preview the store's id is unknown: the store a SecretsStore here adopts stands in.
+  const store = storeId ?? plannedStoreId(settings.accountId);
+  if (store === undefined) return true;
+  if (duplicateOf && HEX_ID.test(duplicateOf.secretId) && !(await view.secretById(settings, store, duplicateOf.secretId))) {
     failures.push({
       property: "duplicateOf",
-      reason: `\`duplicateOf.secretId\` ${duplicateOf.secretId} is not a secret in store ${storeId}, so there is nothing to copy. Pass the \`id\` of a secret in the same store (\`duplicateOf: { secretId: other.id }\`, which also makes sure it is created first).`,
+      reason: `\`duplicateOf.secretId\` ${duplicateOf.secretId} is not a secret in store ${store}, so there is nothing to copy. Pass the \`id\` of a secret in the same store (\`duplicateOf: { secretId: other.id }\`, which also makes sure it is created first).`,
     });
     return false;
   }
@@ -267,7 +270,9 @@ interface ValueContext {
 /**
  * The checked `value`: the fingerprint of the plaintext from `value` or `valueFrom`, whose
  * plaintext stays in this process for create/update; UNKNOWN at preview when not known yet;
- * undefined with `duplicateOf` or `adopt`. Never the plaintext.
+ * undefined with `duplicateOf` or `adopt`. Never the plaintext. `changed`: it is not the value
+ * the state fingerprinted (a fingerprint of the first format that matches is moved to the current
+ * format, unchanged).
  */
 async function checkValue(
   olds: Partial<SecretState>,
@@ -275,11 +280,13 @@ async function checkValue(
   inputs: ProgramInputs,
   ctx: ValueContext,
   failures: CheckFailure[],
-): Promise<string | undefined> {
-  let raw: unknown = news.value;
+): Promise<{ value?: string; changed: boolean }> {
+  const none = { changed: false };
+  // With `valueFrom` the program sends a secret placeholder, so the engine keeps `value` secret.
+  let raw: unknown = news.value === VALUE_FROM_MARKER && ctx.valueFrom ? undefined : news.value;
   if (raw !== undefined && ctx.valueFrom) {
     failures.push({ property: "valueFrom", reason: "Set either `value` or `valueFrom`, not both." });
-    return undefined;
+    return none;
   }
   if (ctx.valueFrom) {
     raw = process.env[ctx.valueFrom.env];
@@ -288,7 +295,7 @@ async function checkValue(
         property: "valueFrom",
         reason: `\`valueFrom.env\`: the environment variable ${ctx.valueFrom.env} is not set where \`pulumi\` runs. Set it before \`pulumi preview\` and \`pulumi up\` (in CI, from the job's secret store, e.g. \`env: ${ctx.valueFrom.env}: \${{ secrets.${ctx.valueFrom.env} }}\`).`,
       });
-      return undefined;
+      return none;
     }
   }
   if (raw !== undefined && ctx.duplicateOf) {
@@ -297,7 +304,7 @@ async function checkValue(
       property: from,
       reason: `Set either \`${from}\` or \`duplicateOf\`, not both: a duplicate takes its value from the source secret. Remove one of them.`,
     });
-    return undefined;
+    return none;
   }
   if (raw === undefined) {
     if (!ctx.duplicateOf && !inputs.adopt && !isUnknown(news.duplicateOf)) {
@@ -307,35 +314,42 @@ async function checkValue(
           '`value` is required. Pass it from secret config (`value: cfg.requireSecret("stripeKey")`) or from the environment (`valueFrom: { env: "STRIPE_KEY" }`); or use `duplicateOf` to copy another secret, or `adopt: true` to keep an existing secret\'s value.',
       });
     }
-    return undefined;
+    return none;
   }
-  if (isUnknown(raw)) return UNKNOWN;
+  if (isUnknown(raw)) return { value: UNKNOWN, changed: false };
   if (typeof raw !== "string") {
     failures.push({
       property: "value",
       reason: `\`value\` must be a string, not ${typeName(raw)}. Pass the secret's value as text (for example \`cfg.requireSecret("stripeKey")\`).`,
     });
-    return undefined;
+    return none;
   }
   if (isFingerprint(raw)) {
     // `ignoreChanges: ["value"]`: the engine hands back the fingerprint this check stored.
-    if (raw === olds.value) return raw;
+    if (raw === olds.value) return { value: raw, changed: false };
     failures.push({
       property: "value",
       reason:
         '`value` holds a fingerprint from the Pulumi state, not a secret value. With `ignoreChanges: ["value"]` the engine passes the stored fingerprint when the secret has to be created again (a replacement or a new stack): remove `value` from `ignoreChanges` for that run, so the value from the program is written.',
     });
-    return undefined;
+    return none;
   }
   const problem = isUnknown(news.allowLargeValue) ? undefined : valueSizeProblem(raw, ctx.allowLargeValue);
   if (problem) {
     failures.push({ property: ctx.valueFrom ? "valueFrom" : "value", reason: problem });
-    return undefined;
+    return none;
   }
   const account = accountIdFor(ctx.accountId);
-  if (ctx.name === undefined || account === undefined) return UNKNOWN;
-  return remember(saltFor(account, ctx.name), raw);
+  if (ctx.name === undefined || account === undefined) return { value: UNKNOWN, changed: false };
+  const oldVersion = versionOf(olds);
+  const sameSecret = olds.name === ctx.name && accountIdFor(olds.accountId) === account;
+  const unchanged = sameSecret && isFingerprint(olds.value) && (await matches(olds.value, { accountId: account, name: ctx.name, version: oldVersion }, raw));
+  const version = olds.name === undefined ? 1 : unchanged ? oldVersion : oldVersion + 1;
+  return { value: await remember({ accountId: account, name: ctx.name, version }, raw), changed: !unchanged };
 }
+
+/** The value version the state records (1 before the first rotation, and for states without one). */
+const versionOf = (p: Partial<SecretState>): number => (typeof p.valueVersion === "number" ? p.valueVersion : 1);
 
 /**
  * The checks that read the account: name taken, previous-copy name taken, rename source, quota.
@@ -465,7 +479,8 @@ export async function diff(_id: string, olds: SecretState, news: SecretInputs): 
   const changed =
     replaces.length > 0 ||
     news.value === UNKNOWN ||
-    (news.value !== undefined && news.value !== olds.value) ||
+    // The version moves with the value; a fingerprint moved to the current format is no change.
+    (news.value !== undefined && !isFingerprint(olds.value)) ||
     !sameSet(news.scopes, olds.scopes) ||
     (news.comment ?? "") !== (olds.comment ?? "") ||
     news.previousName !== olds.previousName ||
@@ -634,7 +649,7 @@ export async function update(id: string, olds: SecretState, news: SecretInputs):
   const patch: api.SecretPatch = {};
   // Written when the program's value changed, or when the live value is not known to be ours (a
   // failed write, or a change outside Pulumi that refresh found).
-  if (news.value !== undefined && (news.value !== olds.value || !isFingerprint(olds.value))) patch.value = plaintextOf(news, name);
+  if (news.value !== undefined && (news.valueVersion !== olds.valueVersion || !isFingerprint(olds.value))) patch.value = plaintextOf(news, name);
   if (!sameSet(scopes, olds.scopes)) patch.scopes = scopes;
   if (comment !== (olds.comment ?? "")) patch.comment = comment;
 

@@ -4,35 +4,78 @@
  * stays in this provider process's memory, where `create`/`update` of the same deployment find it:
  * the engine sends a step's Check and its Create/Update to the same provider process.
  *
- * The fingerprint is scrypt (N = 2^12, r = 8, p = 1: about 10 ms and 4 MiB per value) under a salt
- * derived from the account and the secret's name. Deliberately slow, so a decrypted state does not
- * give a short value away (a million guesses take hours on one core); deterministic, so a preview
- * and its update check to the same inputs (Pulumi update plans compare them).
+ * The fingerprint is always a Pulumi secret in the state (the program marks `value` secret, also
+ * with `valueFrom`), so a state file read without the stack's passphrase or KMS key gives nothing to
+ * guess against. For whoever can decrypt the state it is costly to guess: scrypt with N = 2^14,
+ * r = 8, p = 1 (16 MiB and tens of milliseconds per guess), under a salt unique to the account, the
+ * secret's name and the value's version, so equal values in two secrets, or the same value in two
+ * versions of one secret, have different fingerprints. Deterministic, so a preview and its update
+ * check to the same inputs (Pulumi update plans compare them).
+ *
+ * Fingerprints of the first format (`scrypt:`, N = 2^12, salted by account and name only) are
+ * still recognised, so an existing stack moves to the current one without a value write.
  */
 import * as crypto from "node:crypto";
 
-const FINGERPRINT_PREFIX = "scrypt:";
-const SCRYPT = { N: 1 << 12, r: 8, p: 1 } as const;
-const plaintexts = new Map<string, string>();
-
-/** The salt for a secret's value: public and stable, unique per account and name. */
-export const saltFor = (accountId: string, name: string): string =>
-  crypto.createHash("sha256").update(`pulumi-cloudflare-secrets-store/value/${accountId}/${name}`).digest("hex").slice(0, 32);
-
-/** The fingerprint stored under `value`: `scrypt:<hex>`. */
-export async function fingerprint(salt: string, value: string): Promise<string> {
-  const key = await new Promise<Buffer>((resolve, reject) =>
-    crypto.scrypt(value, Buffer.from(salt, "hex"), 32, SCRYPT, (err, derived) => (err ? reject(err) : resolve(derived))),
-  );
-  return FINGERPRINT_PREFIX + key.toString("hex");
+/** Where a value's fingerprint belongs: the salt's inputs. */
+export interface ValueSlot {
+  accountId: string;
+  name: string;
+  /** The secret's `valueVersion` that this value is (or would be). */
+  version: number;
 }
 
-/** True for what {@link fingerprint} returns. */
-export const isFingerprint = (v: unknown): v is string => typeof v === "string" && /^scrypt:[0-9a-f]{64}$/.test(v);
+interface Format {
+  prefix: string;
+  cost: crypto.ScryptOptions;
+  salt(slot: ValueSlot): string;
+}
+
+const sha256hex = (text: string) => crypto.createHash("sha256").update(text).digest("hex").slice(0, 32);
+
+/** The format every new fingerprint has. */
+const CURRENT: Format = {
+  prefix: "scrypt2:",
+  cost: { N: 1 << 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 },
+  salt: (s) => sha256hex(`pulumi-cloudflare-secrets-store/value/v2/${s.accountId}/${s.name}/${s.version}`),
+};
+/** The first format (before `scrypt2:`), only ever compared against. */
+const FIRST: Format = {
+  prefix: "scrypt:",
+  cost: { N: 1 << 12, r: 8, p: 1 },
+  salt: (s) => sha256hex(`pulumi-cloudflare-secrets-store/value/${s.accountId}/${s.name}`),
+};
+
+const plaintexts = new Map<string, string>();
+
+/**
+ * What a StoreSecret with `valueFrom` passes as `value`, wrapped as a Pulumi secret: the engine
+ * keeps secret only the checked inputs whose program input was secret, so without it the
+ * fingerprint `check` stores under `value` would be plaintext in the state. Never a value.
+ */
+export const VALUE_FROM_MARKER = "(read by the provider from valueFrom)";
+
+async function derive(format: Format, slot: ValueSlot, value: string): Promise<string> {
+  const key = await new Promise<Buffer>((resolve, reject) =>
+    crypto.scrypt(value, Buffer.from(format.salt(slot), "hex"), 32, format.cost, (err, derived) => (err ? reject(err) : resolve(derived))),
+  );
+  return format.prefix + key.toString("hex");
+}
+
+/** The fingerprint stored under `value`: `scrypt2:<hex>`. */
+export const fingerprint = (slot: ValueSlot, value: string): Promise<string> => derive(CURRENT, slot, value);
+
+/** True for a fingerprint of either format. */
+export const isFingerprint = (v: unknown): v is string => typeof v === "string" && /^scrypt2?:[0-9a-f]{64}$/.test(v);
+
+/** Whether `fp` (either format) is the fingerprint of `value` in `slot`. */
+export async function matches(fp: string, slot: ValueSlot, value: string): Promise<boolean> {
+  return (await derive(fp.startsWith(CURRENT.prefix) ? CURRENT : FIRST, slot, value)) === fp;
+}
 
 /** Fingerprints `value` and keeps the plaintext in process memory for this deployment's writes. */
-export async function remember(salt: string, value: string): Promise<string> {
-  const fp = await fingerprint(salt, value);
+export async function remember(slot: ValueSlot, value: string): Promise<string> {
+  const fp = await fingerprint(slot, value);
   plaintexts.set(fp, value);
   return fp;
 }

@@ -15,8 +15,10 @@ export function renderMessage(e: CloudflareMessage): string {
 /**
  * The one error type of the API client: an HTTP call to Cloudflare that failed.
  *
- * It carries the HTTP status (absent when no response arrived), Cloudflare's error codes and
- * messages, the method and the path — never a request body, a header or a secret value.
+ * It carries the HTTP status (absent when no response arrived or none was sent), Cloudflare's
+ * error codes and messages, the client's own detail after them, the method and the path — never a
+ * request body or a header. Cloudflare's messages are kept as sent, so one that echoes a request
+ * body is scrubbed where errors leave the provider (`scrubbed` in `runtime/failures.ts`).
  */
 export class CloudflareApiError extends Error {
   override readonly name = "CloudflareApiError";
@@ -49,7 +51,7 @@ export class CloudflareApiError extends Error {
 
   private static describe(method: string, path: string, status: number | undefined, errors: CloudflareMessage[], detail?: string): string {
     const where = `${method} ${path}`;
-    const what = errors.length ? errors.map(renderMessage).join("; ") : (detail ?? "no Cloudflare error in the response");
+    const what = [...errors.map(renderMessage), ...(detail ? [detail] : [])].join("; ") || "no Cloudflare error in the response";
     const hint =
       status === 401 || status === 403
         ? " Check the API token: it needs the 'Account Secrets Store Edit' permission to write (binding a secret to a Worker counts as a write; 'Workers Scripts Edit' is needed to change a Worker's bindings)."

@@ -3,6 +3,9 @@ import { CloudflareApiError } from "../api/error";
 import { ConfigError } from "./config";
 import type { CheckFailure } from "./rules";
 import { knownPlaintexts } from "./values";
+import { registeredSecrets } from "../api/redaction";
+
+export { registerSecretForRedaction } from "../api/redaction";
 
 /**
  * A check-time error as a check failure, so `pulumi preview` shows it on the resource instead of
@@ -103,15 +106,110 @@ function keepMarks<R>(result: R, names: string[] | undefined): R {
   return copy as R;
 }
 
+/** The shortest run {@link redact} replaces as a cut-off value: shorter forms are replaced only whole. */
+export const MIN_REDACTED_PREFIX = 16;
+
+const hex4 = (c: string, upper: boolean) => {
+  const hex = c.charCodeAt(0).toString(16).padStart(4, "0");
+  return `\\u${upper ? hex.toUpperCase() : hex}`;
+};
+
 /**
- * `text` with every secret value this process holds, and every value of an input the program
- * marked secret, replaced. Values shorter than 4 characters are left: replacing them would garble
- * ids and numbers, and they cannot be kept secret anyway.
+ * `value` as a JSON string's contents, as various servers write it: `JSON.stringify`'s escapes,
+ * then optionally every non-ASCII UTF-16 unit as `\uXXXX` (Python's `ensure_ascii`, PHP), `/` as
+ * `\/` (PHP), or `<`, `>`, `&`, U+2028 and U+2029 as `\u…` (Go's `encoding/json`).
  */
-function redact(text: string): string {
-  let out = text;
-  for (const values of [knownPlaintexts(), markedValues]) for (const value of values) if (value.length >= 4) out = out.split(value).join(REDACTED);
-  return out;
+function jsonForms(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  const forms = [json, json.replace(/[<>&\u2028\u2029]/g, (c) => hex4(c, false))];
+  for (const upper of [false, true]) forms.push(json.replace(/[\u0080-\uffff]/g, (c) => hex4(c, upper)));
+  for (const form of [...forms]) forms.push(form.replace(/\//g, "\\/"));
+  return forms;
+}
+
+/**
+ * The characters of `value`'s base64 (or base64url) that depend on `value` alone, for each of the
+ * three byte alignments it can have inside a longer encoded text (an echoed body encoded whole):
+ * the first and last characters, which also carry bits of the bytes around it, are left out.
+ */
+function base64Forms(value: string, encoding: "base64" | "base64url"): string[] {
+  const bytes = Buffer.from(value, "utf8");
+  return [0, 1, 2].map((shift) => {
+    const text = Buffer.concat([Buffer.alloc(shift), bytes]).toString(encoding);
+    return text.slice(Math.ceil((8 * shift) / 6), Math.floor((8 * (shift + bytes.length)) / 6));
+  });
+}
+
+/**
+ * `text` URL-encoded (`encodeURIComponent`, that with `+` for spaces, and `URLSearchParams`'s form
+ * encoding) and base64- and base64url-encoded (see {@link base64Forms}).
+ */
+function byteForms(text: string): string[] {
+  const uri = encodeURIComponent(text);
+  return [
+    uri,
+    uri.replace(/%20/g, "+"),
+    new URLSearchParams({ v: text }).toString().slice(2),
+    ...base64Forms(text, "base64"),
+    ...base64Forms(text, "base64url"),
+  ];
+}
+
+/**
+ * Every form `value` can take in an error that echoes a request: raw; JSON-escaped (see
+ * {@link jsonForms}), and JSON-escaped twice (a JSON body quoted inside a JSON string); and the
+ * raw and the JSON-escaped value URL- or base64-encoded (an echoed form body, or a JSON body
+ * echoed encoded; see {@link byteForms}). Forms shorter than 4 characters are left out.
+ */
+export function encodedForms(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
+  const forms = [value, ...jsonForms(value), JSON.stringify(json).slice(1, -1), ...byteForms(value), ...byteForms(json)];
+  return [...new Set(forms)].filter((f) => f.length >= 4);
+}
+
+/**
+ * Where `form` occurs in `text`: each whole occurrence, and each run that matches the form's first
+ * {@link MIN_REDACTED_PREFIX} characters or more (a value cut off by an echo's length limit, with or
+ * without a truncation mark after it), as `[start, end)`.
+ */
+function occurrences(text: string, form: string): Array<[number, number]> {
+  const head = form.slice(0, MIN_REDACTED_PREFIX);
+  const found: Array<[number, number]> = [];
+  for (let at = text.indexOf(head); at !== -1; at = text.indexOf(head, at + 1)) {
+    let end = at + head.length;
+    while (end - at < form.length && text[end] === form[end - at]) end++;
+    found.push([at, end]);
+  }
+  return found;
+}
+
+/** Every value {@link redact} replaces: plaintexts this process holds, values of inputs marked secret, the API token. */
+function secretValues(): Iterable<string> {
+  return new Set([...knownPlaintexts(), ...markedValues, ...registeredSecrets()]);
+}
+
+/**
+ * `text` with every secret value this process holds, every value of an input the program marked
+ * secret, and the API token in use replaced by `[secret value redacted]`, in every form an API can
+ * echo them ({@link encodedForms}), whole or cut off after at least {@link MIN_REDACTED_PREFIX}
+ * characters of the form (a value shorter than that in some form is replaced only whole). Values
+ * shorter than 4 characters are left: replacing them would garble ids and numbers, and they cannot
+ * be kept secret anyway. Occurrences are found in the original text first, then replaced together,
+ * so one replacement never hides another form from the search.
+ */
+export function redact(text: string): string {
+  const found: Array<[number, number]> = [];
+  for (const value of secretValues()) if (value.length >= 4) for (const form of encodedForms(value)) found.push(...occurrences(text, form));
+  if (found.length === 0) return text;
+  found.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  let out = "";
+  let cursor = 0;
+  for (const [start, end] of found) {
+    if (end <= cursor) continue;
+    if (start >= cursor) out += text.slice(cursor, start) + REDACTED;
+    cursor = end;
+  }
+  return out + text.slice(cursor);
 }
 
 /**

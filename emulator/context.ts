@@ -4,11 +4,22 @@ import type { EmulatorState } from "./state";
 
 /**
  * What an API token may do: `read` may only GET (anything else answers 403, code 10000); `edit`
- * may do everything.
+ * may do everything; `workers` may edit Workers but only read Secrets Store (a write under
+ * `…/secrets_store/` answers 403, code 10000, and a Worker write that binds a store secret
+ * answers 400, code 10021, as Cloudflare answers a token without Secrets Store Edit).
+ *
+ * @example
+ * ```ts
+ * const emu = await startEmulator({ tokens: [{ token: "deployer", permission: "workers" }, { token: "admin", permission: "edit" }] });
+ * ```
  *
  * @see https://developers.cloudflare.com/api/
+ * @see https://developers.cloudflare.com/secrets-store/access-control/
  */
-export type Permission = "read" | "edit";
+export type Permission = "read" | "edit" | "workers";
+
+/** Every `Permission`, for checks and the CLI. */
+export const PERMISSIONS: readonly Permission[] = ["read", "edit", "workers"];
 
 export interface RequestContext {
   method: string;

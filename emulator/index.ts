@@ -23,7 +23,7 @@
  */
 import { randomBytes } from "node:crypto";
 import type { AddressInfo } from "node:net";
-import type { Permission } from "./context";
+import { PERMISSIONS, type Permission } from "./context";
 import { applySeed, readSeed, type EmulatorSeed } from "./seed";
 import { API_PREFIX, ApiServer, type TokenGrant } from "./server";
 import { Persistence } from "./persistence";
@@ -74,6 +74,17 @@ export const DEFAULT_RATE_LIMIT = 1200;
 export const DEFAULT_RATE_LIMIT_WINDOW_MS = 300_000;
 
 /**
+ * How long, in milliseconds, a secret stays `pending` after a create, a duplicate or a value
+ * change before it turns `active`, unless `EmulatorOptions.pendingMs` says otherwise. Each window
+ * is jittered: `pendingMs * (1 + Math.random() * 0.5)`, so 1,000 to 1,500 ms by default. During
+ * it a `secrets_store_secret` binding to the secret is refused (400, code 10182) and existing
+ * bindings read the previous value.
+ *
+ * @see https://developers.cloudflare.com/secrets-store/
+ */
+export const DEFAULT_PENDING_MS = 1000;
+
+/**
  * How `startEmulator` sets up an emulator. Every field is optional; a bad value makes
  * `startEmulator` reject with a message naming the option.
  *
@@ -105,8 +116,9 @@ export interface EmulatorOptions {
   accountId?: string;
   /**
    * The API tokens it accepts (`Authorization: Bearer <token>`, or as `X-Auth-Key` with an
-   * `X-Auth-Email`); a `read` token gets 403 (code 10000) on anything but GET. Default: one
-   * random edit token.
+   * `X-Auth-Email`); a `read` token gets 403 (code 10000) on anything but GET; a `workers` token
+   * may edit Workers but only read Secrets Store (403 on a Secrets Store write, 400 code 10021 on
+   * a Worker write that binds a store secret). Default: one random edit token.
    *
    * @see https://developers.cloudflare.com/api/
    */
@@ -123,6 +135,25 @@ export interface EmulatorOptions {
    * @see https://developers.cloudflare.com/secrets-store/
    */
   maxStores?: number;
+  /**
+   * How long a secret stays `pending` after a create, a duplicate or a value change, in ms: each
+   * window lasts `pendingMs * (1 + Math.random() * 0.5)`. During it every answer says `"pending"`,
+   * a Worker write that binds the secret is refused (400, code 10182, as Cloudflare refuses a
+   * binding to a secret that has not propagated), and existing bindings read the previous value.
+   * Default DEFAULT_PENDING_MS (1000). 0 turns the window off: the secret is active right after
+   * the answer that created it (which still says `"pending"`).
+   *
+   * @example
+   * ```ts
+   * // A test that binds secrets right after creating them and is not about propagation:
+   * const emu = await startEmulator({ pendingMs: 0 });
+   * // A test of a client's wait-until-active loop, with a longer window:
+   * const slow = await startEmulator({ pendingMs: 5000 });
+   * ```
+   *
+   * @see https://developers.cloudflare.com/secrets-store/
+   */
+  pendingMs?: number;
   /** Milliseconds added to every API response (not to hooks). Default 0. */
   latencyMs?: number;
   /**
@@ -235,7 +266,7 @@ function checkTokens(tokens: TokenGrant[]): void {
   const seen = new Set<string>();
   for (const t of tokens) {
     if (typeof t.token !== "string" || !/^\S+$/.test(t.token)) throw new Error("each token must be a non-empty string without whitespace");
-    if (t.permission !== "read" && t.permission !== "edit") throw new Error(`token permission must be "read" or "edit" (got ${String(t.permission)})`);
+    if (!PERMISSIONS.includes(t.permission)) throw new Error(`token permission must be "read", "edit" or "workers" (got ${String(t.permission)})`);
     if (seen.has(t.token)) throw new Error("the same token is listed twice");
     seen.add(t.token);
   }
@@ -277,6 +308,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   checkInt("quota", options.quota, 0);
   checkInt("maxStores", options.maxStores, 0);
   checkInt("latencyMs", options.latencyMs, 0);
+  checkInt("pendingMs", options.pendingMs, 0);
   checkInt("rateLimit", options.rateLimit, 1);
   checkInt("rateLimitWindowMs", options.rateLimitWindowMs, 1);
   if (options.accountId !== undefined && !HEX32.test(options.accountId)) {
@@ -298,6 +330,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     accountId: stored?.accountId ?? options.accountId ?? DEFAULT_ACCOUNT_ID,
     quota: options.quota ?? DEFAULT_QUOTA,
     maxStores: options.maxStores ?? DEFAULT_MAX_STORES,
+    pendingMs: options.pendingMs ?? DEFAULT_PENDING_MS,
   };
   const state = new EmulatorState(stateOptions, persistence);
   if (stored) {

@@ -7,7 +7,16 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type BindingRecord, type SecretRecord, type Snapshot, type SnapshotWriter, type StoreRecord, type VersionRecord, type WorkerRecord } from "./state";
+import {
+  type BindingRecord,
+  type SecretRecord,
+  type Snapshot,
+  type SnapshotWriter,
+  type StoreRecord,
+  type VersionRecord,
+  type WorkerRecord,
+  secretStatus,
+} from "./state";
 
 const STATE_FILE = "state.json";
 const KEY_FILE = "key";
@@ -32,8 +41,12 @@ interface Sealed {
   data: string;
 }
 
-interface PersistedSecret extends Omit<SecretRecord, "value"> {
+interface PersistedSecret extends Omit<SecretRecord, "value" | "previousValue"> {
   value: Sealed;
+  /** The value existing bindings read while a value change is pending; written only during the window. */
+  previousValue?: Sealed;
+  /** Written by older emulators (the status is now derived from `pendingUntil`); ignored on load. */
+  status?: string;
 }
 
 type PersistedBinding = BindingRecord | { name: string; type: string; sealed: Sealed };
@@ -120,7 +133,11 @@ export class Persistence implements SnapshotWriter {
     return {
       accountId: file.accountId,
       stores: file.stores,
-      secrets: file.secrets.map((s) => ({ ...s, value: this.open(s.value, `secret:${s.id}`).toString("utf8") })),
+      secrets: file.secrets.map(({ status: _legacy, previousValue, ...s }) => ({
+        ...s,
+        value: this.open(s.value, `secret:${s.id}`).toString("utf8"),
+        ...(previousValue !== undefined ? { previousValue: this.open(previousValue, `secret:${s.id}:previous`).toString("utf8") } : {}),
+      })),
       workers: file.workers.map((w) =>
         withWorkerDefaults({
           ...w,
@@ -148,12 +165,20 @@ export class Persistence implements SnapshotWriter {
   }
 
   save(snapshot: Snapshot): void {
+    const now = Date.now();
     const file: PersistedFile = {
       format: FORMAT,
       version: 1,
       accountId: snapshot.accountId,
       stores: snapshot.stores,
-      secrets: snapshot.secrets.map((s) => ({ ...s, value: this.seal(Buffer.from(s.value, "utf8"), `secret:${s.id}`) })),
+      secrets: snapshot.secrets.map(({ previousValue, ...s }) => ({
+        ...s,
+        value: this.seal(Buffer.from(s.value, "utf8"), `secret:${s.id}`),
+        // Kept (encrypted like the value) only while the window that needs it lasts.
+        ...(previousValue !== undefined && secretStatus(s as SecretRecord, now) === "pending"
+          ? { previousValue: this.seal(Buffer.from(previousValue, "utf8"), `secret:${s.id}:previous`) }
+          : {}),
+      })),
       workers: snapshot.workers.map((w) => ({
         ...w,
         bindings: this.sealBindings(w.bindings, `binding:${w.name}`),

@@ -61,7 +61,18 @@ export interface EmulatorSeed {
    * Workers to create, each with a placeholder `index.js` module, its bindings, and optional
    * compatibility date (YYYY-MM-DD; default today) and flags.
    */
-  workers?: Array<{ name: string; bindings?: SeedBinding[]; compatibility_date?: string; compatibility_flags?: string[] }>;
+  workers?: Array<{
+    name: string;
+    bindings?: SeedBinding[];
+    compatibility_date?: string;
+    compatibility_flags?: string[];
+    /**
+     * true: a Worker whose deploy was interrupted before any content upload. It is listed, but
+     * its settings, script settings and deployments answer 404, code 10222 ("This Worker has no
+     * versions, …") until an upload gives it a version. It cannot have bindings.
+     */
+    noVersions?: boolean;
+  }>;
 }
 
 const SeedSchema = z.strictObject({
@@ -76,6 +87,7 @@ const SeedSchema = z.strictObject({
         bindings: z.array(BindingInput).optional(),
         compatibility_date: CompatibilityDate.optional(),
         compatibility_flags: z.array(z.string()).optional(),
+        noVersions: z.boolean().optional(),
       }),
     )
     .optional(),
@@ -114,6 +126,13 @@ export function applySeed(state: EmulatorState, seed: EmulatorSeed): void {
       if (!SCRIPT_NAME.test(w.name)) throw new Error(`invalid Worker name "${w.name}"`);
       if (state.workers.has(w.name)) throw new Error(`two Workers are named ${w.name}`);
       const worker = newWorker(w.name);
+      if (w.noVersions) {
+        if (w.bindings?.length) throw new Error(`Worker ${w.name}: a Worker with noVersions has no bindings`);
+        worker.no_versions = true;
+        worker.main_module = null;
+        state.workers.set(w.name, worker);
+        continue;
+      }
       worker.bindings = resolveBindings(state, w.bindings ?? [], []);
       worker.compatibility_date = w.compatibility_date ?? worker.compatibility_date;
       worker.compatibility_flags = w.compatibility_flags ?? [];

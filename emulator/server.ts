@@ -3,9 +3,12 @@
  * write permission, injected faults, added latency, and the request log. Hooks under
  * `/__emulator/` bypass all of that but pass their own gate (on/off, loopback only, hook token).
  *
- * Order for an API request: body (413 over the route's limit) → faults (reset / error-before /
- * 429 / delay) → route (404 7003, 405 7001) → auth (401) → rate limit (429 971) → account (403
- * 10000) → write permission (403 10000) → handler → error-after → latency → response and log line.
+ * Order for an API request: from the headers alone, before any body byte is read: route (404
+ * 7003, 405 7001) → auth (401) → account (403 10000) → write permission (403 10000); a refusal
+ * there is answered at once and the connection closed (when a body was announced), so an
+ * unauthenticated client can never make the server buffer a body. Then: body (413 over the
+ * route's limit) → faults (reset / error-before / 429 / echo / delay) → rate limit (429 971) →
+ * handler → error-after → latency → response and log line. Every 429 carries `Retry-After`.
  *
  * Handlers parse their whole body before they read or change the state, and change it without
  * awaiting anything, so concurrent requests never interleave inside one read-modify-write.
@@ -52,6 +55,31 @@ export interface ServerOptions {
 interface CompiledRoute extends Route {
   regex: RegExp;
   names: string[];
+}
+
+/** A request its headers admit: its route, path parameters and token. */
+interface Admitted {
+  route: CompiledRoute;
+  params: Record<string, string>;
+  grant: TokenGrant;
+  apiPath: string;
+}
+
+/** Where a write lands: Secrets Store (below `/accounts/:a/secrets_store/`) or anything else (Workers, account). */
+const SECRETS_STORE_PATH = /^\/accounts\/[^/]+\/secrets_store(\/|$)/;
+
+/** Whether a token with `permission` may make a non-GET request to `apiPath`. */
+function mayWrite(permission: Permission, apiPath: string): boolean {
+  if (permission === "edit") return true;
+  if (permission === "workers") return !SECRETS_STORE_PATH.test(apiPath);
+  return false;
+}
+
+/** The request announces a body (a non-zero Content-Length, or Transfer-Encoding). */
+function hasBody(req: http.IncomingMessage): boolean {
+  if (req.headers["transfer-encoding"] !== undefined) return true;
+  const length = req.headers["content-length"];
+  return length !== undefined && length !== "0";
 }
 
 function compile(route: Route): CompiledRoute {
@@ -147,7 +175,21 @@ export class ApiServer {
       await this.hook(req, res, method, path);
       return;
     }
-    const received = await readBody(req, this.bodyLimit(method, path));
+    let admitted: Admitted;
+    try {
+      admitted = this.admit(req, method, path);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      // Refused on its headers: answer without reading the body (and close the connection if
+      // one was announced, rather than drain what the client is still sending).
+      if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
+      this.log(method, path, err.status);
+      const announced = hasBody(req);
+      if (!announced) req.resume();
+      send(req, res, failure(err), announced);
+      return;
+    }
+    const received = await readBody(req, admitted.route.bodyLimit ?? DEFAULT_BODY_LIMIT);
     if ("gone" in received) {
       this.log(method, path, 0);
       return;
@@ -157,7 +199,7 @@ export class ApiServer {
       send(req, res, failure(received.error));
       return;
     }
-    await this.serveApi(req, res, method, url, path, received.body);
+    await this.serveApi(req, res, method, url, path, received.body, admitted);
   }
 
   /** Hooks: the gate first (before any body is read), then the hook itself. Never logged. */
@@ -177,7 +219,15 @@ export class ApiServer {
     send(req, res, handleHook({ state, faults: this.faults, requests: this.requests, reset: () => this.reset() }, method, path, received.body));
   }
 
-  private async serveApi(req: http.IncomingMessage, res: http.ServerResponse, method: string, url: string, path: string, body: Buffer): Promise<void> {
+  private async serveApi(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    method: string,
+    url: string,
+    path: string,
+    body: Buffer,
+    admitted: Admitted,
+  ): Promise<void> {
     const fault = this.faults.take(method, url);
     if (fault?.kind === "reset") {
       this.log(method, path, 0);
@@ -194,7 +244,7 @@ export class ApiServer {
     } else if (fault?.kind === "429") {
       response = failure(apiError(429, 971, "Please wait and consider throttling your request speed", { "Retry-After": "1" }));
     } else {
-      response = await this.api(req, method, url, path, body);
+      response = await this.api(req, method, url, path, body, admitted);
       if (fault?.kind === "error-after") response = injectedError(fault.status, "after");
     }
     if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
@@ -202,25 +252,26 @@ export class ApiServer {
     send(req, res, response);
   }
 
-  /** The body limit of the route `method path` would reach (the default one for unknown routes). */
-  private bodyLimit(method: string, path: string): BodyLimit {
-    if (!path.startsWith(`${API_PREFIX}/`)) return DEFAULT_BODY_LIMIT;
+  /**
+   * What the headers decide, before the body is read: the route (404 / 405), the credentials
+   * (400 / 401), the account in the path and the token's permission (403). Throws the refusal.
+   */
+  private admit(req: http.IncomingMessage, method: string, path: string): Admitted {
+    if (!path.startsWith(`${API_PREFIX}/`)) throw routeNotFound(path);
     const apiPath = path.slice(API_PREFIX.length);
-    const route = ROUTES.find((r) => r.method === method && r.regex.test(apiPath));
-    return route?.bodyLimit ?? DEFAULT_BODY_LIMIT;
+    const { route, params } = this.match(method, apiPath);
+    const grant = this.authenticate(req.headers);
+    if (params.account_id !== undefined && params.account_id !== this.options.state.accountId) {
+      throw apiError(403, 10000, "Authentication error");
+    }
+    if (method !== "GET" && !mayWrite(grant.permission, apiPath)) throw apiError(403, 10000, "Authentication error");
+    return { route, params, grant, apiPath };
   }
 
-  private async api(req: http.IncomingMessage, method: string, url: string, path: string, body: Buffer): Promise<HandlerResponse> {
+  private async api(req: http.IncomingMessage, method: string, url: string, path: string, body: Buffer, admitted: Admitted): Promise<HandlerResponse> {
+    const { route, params, grant, apiPath } = admitted;
     try {
-      if (!path.startsWith(`${API_PREFIX}/`)) throw routeNotFound(path);
-      const apiPath = path.slice(API_PREFIX.length);
-      const { route, params } = this.match(method, apiPath);
-      const grant = this.authenticate(req.headers);
       this.limiter.hit(grant.token);
-      if (params.account_id !== undefined && params.account_id !== this.options.state.accountId) {
-        throw apiError(403, 10000, "Authentication error");
-      }
-      if (method !== "GET" && grant.permission !== "edit") throw apiError(403, 10000, "Authentication error");
       const ctx: RequestContext = {
         method,
         url,
@@ -354,17 +405,22 @@ function readBody(req: http.IncomingMessage, limit: BodyLimit): Promise<Received
 }
 
 /**
- * Send the envelope. When the request body was not read to its end (a 413, a refused hook), the
- * connection is closed after the answer instead of reading what the client is still sending.
+ * Send the envelope. When the request body was not read to its end (a 413, a refused hook, a
+ * request refused on its headers), the connection is closed after the answer instead of reading
+ * what the client is still sending; `closeConnection` decides it when given. A 429 always
+ * carries `Retry-After` (1 second unless the response names another).
  */
-function send(req: http.IncomingMessage, res: http.ServerResponse, response: HandlerResponse): void {
+function send(req: http.IncomingMessage, res: http.ServerResponse, response: HandlerResponse, closeConnection?: boolean): void {
   if (res.headersSent || res.destroyed) return;
   const payload = JSON.stringify(response.body);
-  const close = !req.complete || !req.readableEnded ? { connection: "close" } : {};
+  const close = (closeConnection ?? (!req.complete || !req.readableEnded)) ? { connection: "close" } : {};
+  const retryAfter =
+    response.status === 429 && !Object.keys(response.headers ?? {}).some((h) => h.toLowerCase() === "retry-after") ? { "Retry-After": "1" } : {};
   res.writeHead(response.status, {
     "content-type": "application/json; charset=UTF-8",
     "content-length": Buffer.byteLength(payload),
     ...close,
+    ...retryAfter,
     ...response.headers,
   });
   res.end(payload);

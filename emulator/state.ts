@@ -8,6 +8,11 @@ import { randomBytes } from "node:crypto";
 
 export type SecretStatus = "pending" | "active";
 
+/** A secret's status at `now`: `pending` inside its window, `active` after it (or without one). */
+export function secretStatus(secret: SecretRecord, now: number = Date.now()): SecretStatus {
+  return secret.pendingUntil !== undefined && now < secret.pendingUntil ? "pending" : "active";
+}
+
 export interface StoreRecord {
   id: string;
   name: string;
@@ -25,7 +30,18 @@ export interface SecretRecord {
   comment: string;
   created: string;
   modified: string;
-  status: SecretStatus;
+  /**
+   * When the secret's pending window ends (epoch ms): it is `pending` until then, `active` after.
+   * Set by a create, a duplicate and a value change; absent (state written by older emulators,
+   * seeded secrets) means active.
+   */
+  pendingUntil?: number;
+  /**
+   * The value before a value change whose window has not ended: what existing Worker bindings
+   * still read until `pendingUntil` (Cloudflare propagates a new value to the edge during the
+   * window). Absent when the secret is not pending, or pending since its creation.
+   */
+  previousValue?: string;
 }
 
 /** A Worker binding as stored: `{name, type, ...fields}`; secret_text keeps its `text`. */
@@ -87,6 +103,12 @@ export interface WorkerRecord extends VersionFields {
   subdomain: { enabled: boolean; previews_enabled: boolean };
   /** Versions uploaded and not deployed yet, oldest first (at most MAX_PENDING_VERSIONS). */
   pending_versions: VersionRecord[];
+  /**
+   * True for a Worker that exists but has no version (a deploy interrupted before any content
+   * upload): its settings, script settings and deployments answer 404, code 10222, until an
+   * upload gives it one. Absent: false.
+   */
+  no_versions?: boolean;
 }
 
 /** Undeployed versions kept per Worker; older ones are dropped. */
@@ -133,12 +155,15 @@ export interface StateOptions {
   accountId: string;
   quota: number;
   maxStores: number;
+  /** Base length of a secret's pending window in ms (0: none); each window is jittered up to +50%. */
+  pendingMs?: number;
 }
 
 export class EmulatorState {
   accountId: string;
   readonly quota: number;
   readonly maxStores: number;
+  readonly pendingMs: number;
   readonly stores = new Map<string, StoreRecord>();
   readonly secrets = new Map<string, SecretRecord>();
   readonly workers = new Map<string, WorkerRecord>();
@@ -150,6 +175,7 @@ export class EmulatorState {
     this.accountId = options.accountId;
     this.quota = options.quota;
     this.maxStores = options.maxStores;
+    this.pendingMs = options.pendingMs ?? 0;
   }
 
   /** Secrets across the account: what the quota counts. */

@@ -5,7 +5,7 @@
  * these. Problems are thrown as `ApiError`s carrying Cloudflare's status and error codes.
  */
 import { ApiError, apiError, type ApiMessage } from "../envelope";
-import { type EmulatorState, type SecretRecord, type StoreRecord, newId, timestamp } from "../state";
+import { type EmulatorState, type SecretRecord, type StoreRecord, newId, secretStatus, timestamp } from "../state";
 
 /** Scopes the API accepts, in the (alphabetical) order it returns them. */
 export const SCOPES = ["access", "ai_gateway", "containers", "dex", "websearch", "workers"] as const;
@@ -29,7 +29,7 @@ export interface NewSecret {
   comment?: string;
 }
 
-/** What PATCH may change on a secret; a new value makes the secret `pending` again. */
+/** What PATCH may change on a secret; a new value makes the secret `pending` again (a new window). */
 export interface SecretChanges {
   value?: string;
   scopes?: string[];
@@ -159,10 +159,18 @@ export function deleteStore(state: EmulatorState, storeId: string, force: boolea
 }
 
 /**
- * Create secrets in a store, all or none: name, value and scope rules, names free in the store,
- * the account's quota. They start `pending` (the API) or `active` (the seed).
+ * The end of a new pending window (epoch ms): `pendingMs * (1 + random * 0.5)` from now, jittered
+ * so a client cannot rely on an exact length. With `pendingMs` 0 it is now (active at once).
  */
-export function createSecrets(state: EmulatorState, storeId: string, items: NewSecret[], status: SecretRecord["status"] = "pending"): SecretRecord[] {
+export function pendingWindowEnd(state: EmulatorState, now: number = Date.now()): number {
+  return now + Math.round(state.pendingMs * (1 + Math.random() * 0.5));
+}
+
+/**
+ * Create secrets in a store, all or none: name, value and scope rules, names free in the store,
+ * the account's quota. They start `pending` for a window (the API) or `active` (the seed).
+ */
+export function createSecrets(state: EmulatorState, storeId: string, items: NewSecret[], status: "pending" | "active" = "pending"): SecretRecord[] {
   requireStore(state, storeId);
   const at = (i: number, field: string) => `/${i}/${field}`;
   throwIfAny(
@@ -189,7 +197,7 @@ export function createSecrets(state: EmulatorState, storeId: string, items: NewS
       comment: item.comment ?? "",
       created: when,
       modified: when,
-      status,
+      ...(status === "pending" ? { pendingUntil: pendingWindowEnd(state) } : {}),
     };
     state.secrets.set(secret.id, secret);
     return secret;
@@ -215,8 +223,12 @@ export function patchSecret(state: EmulatorState, storeId: string, secretId: str
   ]);
   if (changes.value === undefined && changes.scopes === undefined && changes.comment === undefined) return secret;
   if (changes.value !== undefined) {
+    // Existing bindings keep reading the last value that finished propagating: the one before
+    // the first change of this window (none when the secret is still pending since its creation).
+    if (secretStatus(secret) === "active") secret.previousValue = secret.value;
     secret.value = changes.value;
-    secret.status = "pending";
+    secret.pendingUntil = pendingWindowEnd(state);
+    if (secretStatus(secret) === "active") delete secret.previousValue; // no window (pendingMs 0)
   }
   if (changes.scopes !== undefined) secret.scopes = canonicalScopes(changes.scopes);
   if (changes.comment !== undefined) secret.comment = changes.comment;
@@ -247,14 +259,12 @@ export function deleteSecrets(state: EmulatorState, storeId: string, ids: string
   state.commit();
 }
 
-/** A secret is `pending` in the response that creates it (or changes its value), and `active` from the next read on. */
-export function markRead(state: EmulatorState, secrets: SecretRecord[]): void {
-  let changed = false;
-  for (const s of secrets) {
-    if (s.status === "pending") {
-      s.status = "active";
-      changed = true;
-    }
-  }
-  if (changed) state.commit();
+/**
+ * The value a Worker binding reads now: the previous value while a value change is pending, the
+ * current one otherwise; undefined while the secret is pending since its creation (or its
+ * duplication), because it has not reached the edge yet.
+ */
+export function propagatedValue(secret: SecretRecord, now: number = Date.now()): string | undefined {
+  if (secretStatus(secret, now) === "active") return secret.value;
+  return secret.previousValue;
 }

@@ -10,12 +10,28 @@
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
+import type { Permission } from "../context";
 import { ApiError, apiError, type ApiMessage } from "../envelope";
-import { type BindingRecord, type EmulatorState, type UsageModel, type VersionFields, type WorkerRecord, newId, timestamp } from "../state";
+import { type BindingRecord, type EmulatorState, type UsageModel, type VersionFields, type WorkerRecord, newId, secretStatus, timestamp } from "../state";
+import { propagatedValue } from "./secrets-store";
 
 export const WORKERS_INVALID = 10021; // Cloudflare's Workers validation error code
 export const SCRIPT_NOT_FOUND = 10007; // workers.api.error.script_not_found
 const STORE_SECRET_NOT_FOUND = 10182; // "Secrets Store binding '…' references store '…' and secret '…' which were not found."
+export const BINDING_NAME_IN_USE = 10053; // "Binding name 'X' already in use. Please use a different name and try again."
+export const NO_VERSIONS = 10222; // "This Worker has no versions, which means this Worker has no content or versioned settings."
+
+/** Cloudflare's answer to a store binding whose secret lacks the `workers` scope, or a caller that may not bind store secrets. */
+export const STORE_BINDING_UNAUTHORIZED = "failed to fetch secrets store binding due to authorization error - check deploy permissions and secret scopes";
+
+/** Cloudflare's 10053 message. */
+export const nameInUseMessage = (name: string) => `Binding name '${name}' already in use. Please use a different name and try again.`;
+
+/** Who writes the bindings: a `workers` token may edit Workers but only read Secrets Store, so it cannot bind a store secret. */
+export interface BindingWriter {
+  permission: Permission;
+}
+const EDITOR: BindingWriter = { permission: "edit" };
 
 /** Worker names: lowercase letters, digits, dashes and underscores, up to 63 characters. */
 export const SCRIPT_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -76,6 +92,16 @@ export function requireWorker(state: EmulatorState, name: string): WorkerRecord 
   return worker;
 }
 
+/**
+ * The Worker called `name` (404 10007 if missing), or Cloudflare's 404 (10222) when it has no
+ * version yet (a deploy interrupted before any content upload).
+ */
+export function requireVersionedWorker(state: EmulatorState, name: string): WorkerRecord {
+  const worker = requireWorker(state, name);
+  if (worker.no_versions) throw apiError(404, NO_VERSIONS, "This Worker has no versions, which means this Worker has no content or versioned settings.");
+  return worker;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Bindings
 
@@ -84,10 +110,11 @@ const str = (v: unknown): v is string => typeof v === "string" && v.length > 0;
 /**
  * The binding list that replaces `previous`, or a 400 listing every problem. `secret_text` /
  * `secret_key` sent without their value keep the stored one, as does `inherit` (optionally
- * renaming from `old_name`). A `secrets_store_secret` must name a store of this account and a
- * secret in it whose scopes include `workers`.
+ * renaming from `old_name`). A name used twice is 10053. A `secrets_store_secret` must name a
+ * store of this account and a secret in it that is not pending (else 10182) and whose scopes
+ * include `workers`, written by a caller that may edit Secrets Store (else 10021).
  */
-export function resolveBindings(state: EmulatorState, inputs: BindingInput[], previous: BindingRecord[]): BindingRecord[] {
+export function resolveBindings(state: EmulatorState, inputs: BindingInput[], previous: BindingRecord[], writer: BindingWriter = EDITOR): BindingRecord[] {
   const problems: ApiMessage[] = [];
   const invalid = (i: number, message: string, code = WORKERS_INVALID) => problems.push({ code, message, source: { pointer: `/bindings/${i}` } });
   const before = new Map(previous.map((b) => [b.name, b]));
@@ -96,7 +123,7 @@ export function resolveBindings(state: EmulatorState, inputs: BindingInput[], pr
 
   inputs.forEach((input, i) => {
     const { name, type } = input;
-    if (seen.has(name)) invalid(i, `Binding name "${name}" is used by more than one binding; binding names must be unique`);
+    if (seen.has(name)) invalid(i, nameInUseMessage(name), BINDING_NAME_IN_USE);
     seen.add(name);
     const old = before.get(name);
     switch (type) {
@@ -131,17 +158,16 @@ export function resolveBindings(state: EmulatorState, inputs: BindingInput[], pr
           return;
         }
         const secret = state.stores.has(store_id) ? state.findSecretByName(store_id, secret_name) : undefined;
-        if (!secret) {
+        // A secret still in its pending window has not reached the edge: Cloudflare reports it
+        // as not found (alchemy-run/distilled PR #363).
+        if (!secret || secretStatus(secret) === "pending") {
           invalid(
             i,
             `Secrets Store binding '${name}' references store '${store_id}' and secret '${secret_name}' which were not found.`,
             STORE_SECRET_NOT_FOUND,
           );
-        } else if (!secret.scopes.includes("workers")) {
-          invalid(
-            i,
-            `Secrets store binding authorization failed for binding '${name}': secret '${secret_name}' in store '${store_id}' does not have the "workers" scope (its scopes: ${secret.scopes.join(", ")})`,
-          );
+        } else if (!secret.scopes.includes("workers") || writer.permission !== "edit") {
+          invalid(i, STORE_BINDING_UNAUTHORIZED);
         } else {
           out.push({ name, type, store_id, secret_name });
         }
@@ -177,7 +203,12 @@ export function bindingValue(state: EmulatorState, worker: WorkerRecord, binding
           `Binding "${bindingName}": secret "${secretName}" in store ${storeId} no longer has the "workers" scope, so the Worker cannot read it`,
         );
       }
-      return secret.value;
+      // While a value change is pending the Worker still reads the previous value.
+      const value = propagatedValue(secret);
+      if (value === undefined) {
+        throw apiError(404, STORE_SECRET_NOT_FOUND, `Binding "${bindingName}": secret "${secretName}" in store ${storeId} is pending (not at the edge yet)`);
+      }
+      return value;
     }
     default:
       throw apiError(400, WORKERS_INVALID, `Binding "${bindingName}" is of type ${binding.type}, which has no string value`);
@@ -250,11 +281,18 @@ export function newWorker(name: string, source = "api"): WorkerRecord {
  * version-level setting (those not given go back to their defaults); `keep_bindings` keeps
  * earlier bindings of the listed types.
  */
-export function uploadedVersion(state: EmulatorState, upload: WorkerUpload, previous: BindingRecord[]): VersionFields {
-  const bindings = resolveBindings(state, upload.bindings ?? [], previous);
+export function uploadedVersion(state: EmulatorState, upload: WorkerUpload, previous: BindingRecord[], writer: BindingWriter = EDITOR): VersionFields {
+  const bindings = resolveBindings(state, upload.bindings ?? [], previous, writer);
+  const clashes: ApiMessage[] = [];
   for (const kept of previous) {
-    if (upload.keep_bindings?.includes(kept.type) && !bindings.some((b) => b.name === kept.name)) bindings.push(structuredClone(kept));
+    if (!upload.keep_bindings?.includes(kept.type)) continue;
+    const holder = bindings.find((b) => b.name === kept.name);
+    if (!holder) bindings.push(structuredClone(kept));
+    // A kept binding (a wrangler secret) whose name the upload gives a binding of another type
+    // (a var of the same name): Cloudflare refuses the upload.
+    else if (holder.type !== kept.type) clashes.push({ code: BINDING_NAME_IN_USE, message: nameInUseMessage(kept.name) });
   }
+  if (clashes.length) throw new ApiError(400, clashes);
   const version: VersionFields = {
     main_module: upload.main_module ?? null,
     modules: upload.parts,
@@ -273,11 +311,12 @@ export function uploadedVersion(state: EmulatorState, upload: WorkerUpload, prev
 // Operations
 
 /** Create the Worker `name` from an upload, or replace its code, bindings and settings (a new version, deployed). */
-export function uploadWorker(state: EmulatorState, name: string, upload: WorkerUpload, source: string): WorkerRecord {
+export function uploadWorker(state: EmulatorState, name: string, upload: WorkerUpload, source: string, writer: BindingWriter = EDITOR): WorkerRecord {
   checkScriptName(name);
   const existing = state.workers.get(name);
   const worker = existing ?? newWorker(name, source);
-  Object.assign(worker, uploadedVersion(state, upload, existing?.bindings ?? []));
+  Object.assign(worker, uploadedVersion(state, upload, existing?.bindings ?? [], writer));
+  delete worker.no_versions;
   applyScriptLevel(worker, upload);
   if (existing) deployNewVersion(worker, source);
   state.workers.set(name, worker);
@@ -297,9 +336,10 @@ export function editSettings(
   name: string,
   settings: ScriptSettings & VersionSettings & { bindings?: BindingInput[] },
   source: string,
+  writer: BindingWriter = EDITOR,
 ): WorkerRecord {
-  const worker = requireWorker(state, name);
-  const bindings = settings.bindings !== undefined ? resolveBindings(state, settings.bindings, worker.bindings) : undefined;
+  const worker = requireVersionedWorker(state, name);
+  const bindings = settings.bindings !== undefined ? resolveBindings(state, settings.bindings, worker.bindings, writer) : undefined;
   if (bindings) worker.bindings = bindings;
   applyVersionLevel(worker, settings);
   applyScriptLevel(worker, settings);
@@ -310,7 +350,7 @@ export function editSettings(
 
 /** Change script-level settings only (no new version). */
 export function editScriptSettings(state: EmulatorState, name: string, settings: ScriptSettings): WorkerRecord {
-  const worker = requireWorker(state, name);
+  const worker = requireVersionedWorker(state, name);
   applyScriptLevel(worker, settings);
   touch(worker);
   state.commit();

@@ -9,7 +9,7 @@ import type { RequestContext, Route } from "../context";
 import * as domain from "../domain/secrets-store";
 import { SECRETS_STORE_INVALID } from "../domain/secrets-store";
 import { apiError, ok, paginate, type HandlerResponse } from "../envelope";
-import type { EmulatorState, SecretRecord, StoreRecord } from "../state";
+import { type EmulatorState, type SecretRecord, type StoreRecord, secretStatus } from "../state";
 import { parseJsonBody, parseListQuery, parseWith, pathParam, sortBy } from "../validation";
 
 // ---------------------------------------------------------------------------------------------
@@ -19,12 +19,17 @@ export function storeJson(state: EmulatorState, store: StoreRecord): Record<stri
   return { id: store.id, name: store.name, created: store.created, modified: store.modified, account_id: state.accountId };
 }
 
-export function secretJson(secret: SecretRecord): Record<string, unknown> {
+/**
+ * A secret as the API returns it. `status` is `pending` during its window and `active` after;
+ * `justWritten` (the answer of the create, duplicate or value change that started the window)
+ * always says `pending`, even when the window is 0 ms.
+ */
+export function secretJson(secret: SecretRecord, justWritten = false): Record<string, unknown> {
   return {
     id: secret.id,
     name: secret.name,
     store_id: secret.storeId,
-    status: secret.status,
+    status: justWritten ? "pending" : secretStatus(secret),
     scopes: [...secret.scopes],
     comment: secret.comment,
     created: secret.created,
@@ -106,23 +111,27 @@ function listSecrets(ctx: RequestContext): HandlerResponse {
         (search === "" || s.name.toLowerCase().includes(search) || s.comment.toLowerCase().includes(search)) &&
         scopes.every((scope) => s.scopes.includes(scope)),
     );
-  const key = q.order ? (s: SecretRecord) => String(s[q.order as "name" | "comment" | "created" | "modified" | "status"]) : undefined;
+  const now = Date.now();
+  const key = q.order
+    ? (s: SecretRecord) => (q.order === "status" ? secretStatus(s, now) : String(s[q.order as "name" | "comment" | "created" | "modified"]))
+    : undefined;
   const { pageItems, info } = paginate(sortBy(matches, key, q.direction), q.page, q.perPage);
-  domain.markRead(ctx.state, pageItems);
-  return ok(pageItems.map(secretJson), 200, info);
+  return ok(
+    pageItems.map((s) => secretJson(s)),
+    200,
+    info,
+  );
 }
 
 function createSecrets(ctx: RequestContext): HandlerResponse {
   domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
   const body = parseJsonBody(ctx, CreateSecretsBody, SECRETS_STORE_INVALID, "a JSON array of {name, value, scopes, comment?}");
-  return ok(domain.createSecrets(ctx.state, pathParam(ctx, "store_id"), body).map(secretJson));
+  return ok(domain.createSecrets(ctx.state, pathParam(ctx, "store_id"), body).map((s) => secretJson(s, true)));
 }
 
 function getSecret(ctx: RequestContext): HandlerResponse {
   domain.requireStore(ctx.state, pathParam(ctx, "store_id"));
-  const secret = domain.requireSecret(ctx.state, pathParam(ctx, "store_id"), pathParam(ctx, "secret_id"));
-  domain.markRead(ctx.state, [secret]);
-  return ok(secretJson(secret));
+  return ok(secretJson(domain.requireSecret(ctx.state, pathParam(ctx, "store_id"), pathParam(ctx, "secret_id"))));
 }
 
 function patchSecret(ctx: RequestContext): HandlerResponse {
@@ -137,7 +146,7 @@ function patchSecret(ctx: RequestContext): HandlerResponse {
     );
   }
   const body = parseWith(PatchSecretBody, raw, SECRETS_STORE_INVALID, "an object with any of value, scopes, comment");
-  return ok(secretJson(domain.patchSecret(ctx.state, secret.storeId, secret.id, body)));
+  return ok(secretJson(domain.patchSecret(ctx.state, secret.storeId, secret.id, body), body.value !== undefined));
 }
 
 function deleteSecret(ctx: RequestContext): HandlerResponse {
@@ -157,7 +166,7 @@ function duplicateSecret(ctx: RequestContext): HandlerResponse {
   domain.requireStore(ctx.state, storeId);
   const source = domain.requireSecret(ctx.state, storeId, pathParam(ctx, "secret_id"));
   const body = parseJsonBody(ctx, DuplicateSecretBody, SECRETS_STORE_INVALID, "{name, scopes, comment?}");
-  return ok(secretJson(domain.duplicateSecret(ctx.state, storeId, source.id, body)));
+  return ok(secretJson(domain.duplicateSecret(ctx.state, storeId, source.id, body), true));
 }
 
 function quota(ctx: RequestContext): HandlerResponse {

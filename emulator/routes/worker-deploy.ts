@@ -15,7 +15,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import type { RequestContext, Route } from "../context";
-import { WORKERS_INVALID, deployNewVersion, requireWorker, touch, uploadedVersion } from "../domain/workers";
+import { WORKERS_INVALID, deployNewVersion, requireVersionedWorker, requireWorker, touch, uploadedVersion } from "../domain/workers";
 import { apiError, ok, type HandlerResponse } from "../envelope";
 import { MAX_PENDING_VERSIONS, type VersionFields, type VersionRecord, type WorkerRecord, timestamp } from "../state";
 import { pathParam, parseJsonBody } from "../validation";
@@ -109,7 +109,7 @@ function postScriptSubdomain(ctx: RequestContext): HandlerResponse {
 }
 
 function listDeployments(ctx: RequestContext): HandlerResponse {
-  return ok({ deployments: [deploymentJson(requireWorker(ctx.state, pathParam(ctx, "script_name")))] });
+  return ok({ deployments: [deploymentJson(requireVersionedWorker(ctx.state, pathParam(ctx, "script_name")))] });
 }
 
 /** Upload a version (checked like an upload) without deploying it. */
@@ -117,11 +117,12 @@ async function uploadVersion(ctx: RequestContext): Promise<HandlerResponse> {
   requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const upload = await parseUpload(ctx);
   const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
-  const fields = uploadedVersion(ctx.state, workerUpload(upload), worker.bindings);
+  const fields = uploadedVersion(ctx.state, workerUpload(upload), worker.bindings, { permission: ctx.permission });
   const given = upload.meta.annotations;
   const annotations = typeof given === "object" && given !== null && !Array.isArray(given) ? (given as Record<string, unknown>) : {};
   const version: VersionRecord = { ...fields, id: randomUUID(), created_on: timestamp(), source: sourceOf(ctx), annotations };
   worker.pending_versions = [...worker.pending_versions, version].slice(-MAX_PENDING_VERSIONS);
+  delete worker.no_versions;
   ctx.state.commit();
   return ok(versionJson(worker, version));
 }

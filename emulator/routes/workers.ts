@@ -164,7 +164,7 @@ async function uploadScript(ctx: RequestContext): Promise<HandlerResponse> {
   const name = pathParam(ctx, "script_name");
   domain.checkScriptName(name);
   const upload = await parseUpload(ctx);
-  const worker = domain.uploadWorker(ctx.state, name, workerUpload(upload), sourceOf(ctx));
+  const worker = domain.uploadWorker(ctx.state, name, workerUpload(upload), sourceOf(ctx), { permission: ctx.permission });
   return ok({ ...scriptJson(worker), deployment_id: worker.version_id, startup_time_ms: 0 });
 }
 
@@ -174,27 +174,27 @@ function deleteScript(ctx: RequestContext): HandlerResponse {
 }
 
 function getSettings(ctx: RequestContext): HandlerResponse {
-  return ok(settingsJson(domain.requireWorker(ctx.state, pathParam(ctx, "script_name"))));
+  return ok(settingsJson(domain.requireVersionedWorker(ctx.state, pathParam(ctx, "script_name"))));
 }
 
 async function patchSettings(ctx: RequestContext): Promise<HandlerResponse> {
-  domain.requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  domain.requireVersionedWorker(ctx.state, pathParam(ctx, "script_name"));
   const { json: settings } = await multipartJson(ctx, "settings", {
     code: MISSING_SETTINGS,
     message: "Missing settings part in multipart upload. Ensure you include a settings part in the upload.",
   });
   const body = parseWith(SettingsBody, settings, WORKERS_INVALID, "settings {bindings?, compatibility_date?, ...}");
   // The body is parsed: from here on nothing awaits, so no other request interleaves.
-  return ok(settingsJson(domain.editSettings(ctx.state, pathParam(ctx, "script_name"), body, sourceOf(ctx))));
+  return ok(settingsJson(domain.editSettings(ctx.state, pathParam(ctx, "script_name"), body, sourceOf(ctx), { permission: ctx.permission })));
 }
 
 function getScriptSettings(ctx: RequestContext): HandlerResponse {
-  return ok(scriptSettingsJson(domain.requireWorker(ctx.state, pathParam(ctx, "script_name"))));
+  return ok(scriptSettingsJson(domain.requireVersionedWorker(ctx.state, pathParam(ctx, "script_name"))));
 }
 
 /** JSON; script-level settings only. A `bindings` key is ignored here, as the schema has none. */
 function patchScriptSettings(ctx: RequestContext): HandlerResponse {
-  domain.requireWorker(ctx.state, pathParam(ctx, "script_name"));
+  domain.requireVersionedWorker(ctx.state, pathParam(ctx, "script_name"));
   const body = parseJsonBody(ctx, ScriptSettingsBody, WORKERS_INVALID, "script settings {logpush?, observability?, tags?, tail_consumers?}");
   return ok(scriptSettingsJson(domain.editScriptSettings(ctx.state, pathParam(ctx, "script_name"), body)));
 }

@@ -32,6 +32,15 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** List the store's secrets with the SDK until none is pending (a new secret is pending for about a second), as a client that binds one must. */
+async function waitActive(storeId: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await collect(cf.secretsStore.stores.secrets.list(storeId, { account_id }))).every((s) => s.status === "active")) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`secrets of store ${storeId} still pending`);
+}
+
 describe("secretsStore.stores", () => {
   it("create, list (iterated to the end), get, delete with and without force", async () => {
     await start({ maxStores: 3 });
@@ -102,6 +111,9 @@ describe("secretsStore.stores.secrets and quota", () => {
     expect((await requests()).map((r) => `${r.method} ${r.path}`)).toEqual(
       Array(3).fill(`GET /client/v4/accounts/${account_id}/secrets_store/stores/${store.id}/secrets`),
     );
+    // Still in their pending window (the default, 1 to 1.5 s), then active.
+    expect((await collect(cf.secretsStore.stores.secrets.list(store.id, { account_id }))).map((s) => s.status)).toEqual(["pending", "pending", "pending"]);
+    await waitActive(store.id);
     expect((await collect(cf.secretsStore.stores.secrets.list(store.id, { account_id }))).map((s) => s.status)).toEqual(["active", "active", "active"]);
 
     const got = await cf.secretsStore.stores.secrets.get(key.id, { account_id, store_id: store.id });
@@ -158,6 +170,8 @@ describe("workers settings", () => {
   async function withWorker(): Promise<string> {
     const store = await cf.secretsStore.stores.create({ account_id, name: "s" });
     await collect(cf.secretsStore.stores.secrets.create(store.id, { account_id, body: [{ name: "SDK_KEY", value: "bound-value", scopes: ["workers"] }] }));
+    // The tests bind SDK_KEY: wait until its pending window has ended.
+    await waitActive(store.id);
     const res = await fetch(`${emu.url}/accounts/${account_id}/workers/scripts/sdk-worker`, {
       method: "PUT",
       headers: { authorization: `Bearer ${emu.token}` },

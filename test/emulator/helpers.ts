@@ -33,6 +33,11 @@ export interface Harness {
   store(name?: string): Promise<string>;
   /** Create secrets in a store and return them. */
   secrets(storeId: string, items: Array<{ name: string; value: string; scopes?: string[]; comment?: string }>): Promise<Json[]>;
+  /**
+   * Poll the store's secret list (every 50 ms, up to `timeoutMs`) until no secret in it is
+   * `pending`, as a client that binds a new secret must; resolves with how long it waited.
+   */
+  waitActive(storeId: string, timeoutMs?: number): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -101,6 +106,16 @@ export async function harness(options: EmulatorOptions = {}): Promise<Harness> {
       });
       if (r.status !== 200) throw new Error(`secret create failed: ${JSON.stringify(r.body)}`);
       return r.body.result as Json[];
+    },
+    waitActive: async (storeId, timeoutMs = 10_000) => {
+      const start = Date.now();
+      for (;;) {
+        const r = await api("GET", `/secrets_store/stores/${storeId}/secrets?per_page=100`);
+        if (r.status !== 200) throw new Error(`secret list failed: ${JSON.stringify(r.body)}`);
+        if ((r.body.result as Array<{ status: string }>).every((x) => x.status === "active")) return Date.now() - start;
+        if (Date.now() - start > timeoutMs) throw new Error(`secrets of store ${storeId} still pending after ${timeoutMs} ms`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
     close: () => emu.close(),
   };

@@ -40,7 +40,8 @@ describe("persistence", () => {
     const account = "abcdefabcdefabcdefabcdefabcdef12";
     const canary = `CANARY-secret-${Date.now()}`;
     const bindingCanary = `CANARY-binding-${Date.now()}`;
-    let h = await open({ dataDir: dir, accountId: account, tokens: [{ token: "t", permission: "edit" }] });
+    // The window off (pendingMs 0): the Worker binds KEPT right after creating it; this test is about the data directory.
+    let h = await open({ dataDir: dir, accountId: account, tokens: [{ token: "t", permission: "edit" }], pendingMs: 0 });
     const store = await h.store("kept");
     const [s] = await h.secrets(store, [{ name: "KEPT", value: canary, comment: "kept comment" }]);
     await h.api("PUT", "/workers/scripts/w", {
@@ -319,19 +320,23 @@ interface Cli {
   lines: string[];
 }
 
-function spawnCli(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "emulator/cli.ts"), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+function spawnCli(args: string[], env: Record<string, string> = {}): ChildProcess {
+  const child = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "emulator/cli.ts"), ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   return child;
 }
 
-async function startCli(args: string[]): Promise<Cli> {
-  const child = spawnCli(args);
+async function startCli(args: string[], env: Record<string, string> = {}): Promise<Cli> {
+  const child = spawnCli(args, env);
   return { child, ...(await cliStarted(child)) };
 }
 
-function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnCli(args);
+function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawnCli(args, env);
   return new Promise((resolve) => {
     let stdout = "";
     let stderr = "";
@@ -391,6 +396,12 @@ describe("CLI", () => {
       [["--hook-token"], /--hook-token needs a value/],
       [["--no-hooks", "--hook-token", "h"], /--hook-token and --no-hooks cannot be used together/],
       [["--no-hooks=yes"], /--no-hooks takes no value/],
+      [["--pending-ms", "-1"], /--pending-ms needs a value|--pending-ms takes a whole number/],
+      [["--pending-ms", "soon"], /--pending-ms takes a whole number/],
+      [["--token", "t:admin"], /--token takes TOKEN/],
+      [["--token-file", "/no/such/tokens"], /--token-file: cannot read \/no\/such\/tokens: ENOENT/],
+      [["--hook-token-file", "/no/such/hook"], /--hook-token-file: cannot read \/no\/such\/hook: ENOENT/],
+      [["--hook-token", "a", "--hook-token-file", "/dev/null"], /give the hook token once|--hook-token-file: the first line/],
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {
@@ -400,8 +411,14 @@ describe("CLI", () => {
     });
     const help = await runCli(["--help"]);
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/--token TOKEN\[:read\|:edit\]/);
+    expect(help.stdout).toMatch(/--token TOKEN\[:PERM\]/);
+    expect(help.stdout).toMatch(/read\s+\(GET only\) or workers/);
+    expect(help.stdout).toMatch(/--token-file FILE/);
+    expect(help.stdout).toMatch(/--pending-ms N/);
     expect(help.stdout).toMatch(/--hook-token TOKEN/);
+    expect(help.stdout).toMatch(/--hook-token-file FILE/);
+    expect(help.stdout).toMatch(/CLOUDFLARE_EMULATOR_TOKENS/);
+    expect(help.stdout).toMatch(/CLOUDFLARE_EMULATOR_HOOK_TOKEN/);
     expect(help.stdout).toMatch(/--no-hooks/);
     expect(help.stdout).toMatch(/--hooks-allow-remote/);
   });
@@ -416,6 +433,58 @@ describe("CLI", () => {
     expect(off.lines).toContain("hooks: off");
     expect(off.lines.join("\n")).not.toMatch(/hook token/);
     expect((await fetch(`${new URL(off.url).origin}/__emulator/health`, { headers: { authorization: "Bearer t" } })).status).toBe(404);
+  });
+
+  it("reads tokens from --token-file and --hook-token-file, keeping them out of argv and out of its output", async () => {
+    const dir = tmpDir();
+    const tokens = path.join(dir, "tokens");
+    fs.writeFileSync(tokens, "# CI tokens\nfile-editor-token\n\nfile-reader-token:read\nfile-deployer:workers\n", { mode: 0o600 });
+    const hookFile = path.join(dir, "hook");
+    fs.writeFileSync(hookFile, "file-hook-token\n", { mode: 0o600 });
+    const cli = await startCli(["--port", "0", "--token-file", tokens, "--hook-token-file", hookFile]);
+    const out = cli.lines.join("\n");
+    for (const secret of ["file-editor-token", "file-reader-token", "file-deployer", "file-hook-token"]) expect(out).not.toContain(secret);
+    expect(cli.lines).toContain("token: (edit, from a file or CLOUDFLARE_EMULATOR_TOKENS; not printed)");
+    expect(cli.lines).toContain("token: (workers, from a file or CLOUDFLARE_EMULATOR_TOKENS; not printed)");
+    const origin = new URL(cli.url).origin;
+    const stores = (t: string, method = "GET") =>
+      fetch(`${cli.url}/accounts/0123456789abcdef0123456789abcdef/secrets_store/stores`, {
+        method,
+        headers: { authorization: `Bearer ${t}` },
+        body: method === "GET" ? undefined : '{"name":"x"}',
+      });
+    expect((await stores("file-editor-token")).status).toBe(200);
+    expect((await stores("file-reader-token")).status).toBe(200);
+    expect((await stores("file-reader-token", "POST")).status).toBe(403);
+    expect((await stores("file-deployer", "POST")).status).toBe(403);
+    expect((await stores("file-editor-token", "POST")).status).toBe(200);
+    expect((await fetch(`${origin}/__emulator/health`, { headers: { authorization: "Bearer file-hook-token" } })).status).toBe(200);
+    const empty = path.join(dir, "empty");
+    fs.writeFileSync(empty, "# nothing\n");
+    const refused = await runCli(["--port", "0", "--token-file", empty]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--token-file: .* holds no token/);
+  });
+
+  it("reads tokens from CLOUDFLARE_EMULATOR_TOKENS and CLOUDFLARE_EMULATOR_HOOK_TOKEN when no token flag is given", async () => {
+    const env = { CLOUDFLARE_EMULATOR_TOKENS: "env-editor, env-reader:read\nenv-deployer:workers", CLOUDFLARE_EMULATOR_HOOK_TOKEN: "env-hook-token" };
+    const [fromEnv, flagsWin] = await Promise.all([startCli(["--port", "0"], env), startCli(["--port", "0", "--token", "flag-token"], env)]);
+    const out = fromEnv.lines.join("\n");
+    for (const secret of ["env-editor", "env-reader", "env-deployer", "env-hook-token"]) expect(out).not.toContain(secret);
+    expect(fromEnv.lines.filter((l) => l.startsWith("token: "))).toHaveLength(3);
+    expect(fromEnv.lines).toContain("hook token: (from a file or the environment; not printed)");
+    const verify = (cli: Cli, t: string) => fetch(`${cli.url}/user/tokens/verify`, { headers: { authorization: `Bearer ${t}` } }).then((r) => r.status);
+    expect(await verify(fromEnv, "env-editor")).toBe(200);
+    expect(await verify(fromEnv, "env-reader")).toBe(200);
+    expect(await verify(fromEnv, "env-deployer")).toBe(200);
+    expect((await fetch(`${new URL(fromEnv.url).origin}/__emulator/health`, { headers: { authorization: "Bearer env-hook-token" } })).status).toBe(200);
+    // A --token flag wins over the variable: only the flag's token is accepted.
+    expect(flagsWin.lines).toContain("token: flag-token");
+    expect(await verify(flagsWin, "flag-token")).toBe(200);
+    expect(await verify(flagsWin, "env-editor")).toBe(401);
+    const bad = await runCli(["--port", "0"], { CLOUDFLARE_EMULATOR_TOKENS: "ok-token x:admin" });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/CLOUDFLARE_EMULATOR_TOKENS takes TOKEN/);
   });
 
   it("exits 1 with a clear message on a data directory others can write", async () => {

@@ -172,16 +172,26 @@ describe("secrets", () => {
     expect((await h.hook("GET", `/secrets/${a.id}/sha256`)).body).toEqual({ sha256: sha256("value-one-XYZ") });
   });
 
-  it("is pending in the create response and active from the next read on", async () => {
-    h = await harness();
+  it("is pending in every answer during its window (reads change nothing), then active", async () => {
+    h = await harness({ pendingMs: 300 });
+    const store = await h.store();
+    const [s] = await h.secrets(store, [{ name: "A", value: "v" }]);
+    expect(s.status).toBe("pending");
+    for (let i = 0; i < 3; i++) expect((await h.api("GET", `/secrets_store/stores/${store}/secrets/${s.id}`)).body.result.status).toBe("pending");
+    const list = await h.api("GET", `/secrets_store/stores/${store}/secrets`);
+    expect(list.body.result.map((x: { status: string }) => x.status)).toEqual(["pending"]);
+    const waited = await h.waitActive(store);
+    expect(waited).toBeGreaterThanOrEqual(200);
+    expect((await h.api("GET", `/secrets_store/stores/${store}/secrets/${s.id}`)).body.result.status).toBe("active");
+  });
+
+  it("with pendingMs 0 is active right after the answer that created it, which still says pending", async () => {
+    // The window off is what this test is about.
+    h = await harness({ pendingMs: 0 });
     const store = await h.store();
     const [s] = await h.secrets(store, [{ name: "A", value: "v" }]);
     expect(s.status).toBe("pending");
     expect((await h.api("GET", `/secrets_store/stores/${store}/secrets/${s.id}`)).body.result.status).toBe("active");
-    const [t] = await h.secrets(store, [{ name: "B", value: "v" }]);
-    expect(t.status).toBe("pending");
-    const list = await h.api("GET", `/secrets_store/stores/${store}/secrets`);
-    expect(list.body.result.map((x: { status: string }) => x.status)).toEqual(["active", "active"]);
   });
 
   it("accepts values up to 65,536 bytes of UTF-8 and rejects longer ones (secret_value_too_long, 1001)", async () => {
@@ -275,7 +285,8 @@ describe("secrets", () => {
   });
 
   it("patches any of value, scopes and comment", async () => {
-    h = await harness();
+    // The window off (pendingMs 0): this test checks the fields, and reads the status right after a value change.
+    h = await harness({ pendingMs: 0 });
     const store = await h.store();
     const [s] = await h.secrets(store, [{ name: "A", value: "old", scopes: ["workers"], comment: "c1" }]);
     const path = `/secrets_store/stores/${store}/secrets/${s.id}`;
@@ -449,6 +460,19 @@ describe("secrets", () => {
 });
 
 describe("quota", () => {
+  it("holds 100 secrets per account by default: the 101st gets 400 quota_exceeded (1003)", async () => {
+    h = await harness();
+    const store = await h.store();
+    const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ name: `S${from + i}`, value: "v", scopes: ["workers"] }));
+    expect((await h.api("POST", `/secrets_store/stores/${store}/secrets`, { body: batch(0, 60) })).status).toBe(200);
+    expect((await h.api("POST", `/secrets_store/stores/${store}/secrets`, { body: batch(60, 40) })).status).toBe(200);
+    expect((await h.api("GET", "/secrets_store/quota")).body.result).toEqual({ secrets: { quota: 100, usage: 100 } });
+    const r = await h.api("POST", `/secrets_store/stores/${store}/secrets`, { body: batch(100, 1) });
+    expect(r.status).toBe(400);
+    expect(codes(r)).toEqual([1003]);
+    expect(messages(r)).toMatch(/^quota_exceeded: the account uses 100 of its 100 secrets/);
+  });
+
   it("reports quota and usage across all stores of the account", async () => {
     h = await harness({ maxStores: 2, quota: 7 });
     expect((await h.api("GET", "/secrets_store/quota")).body).toEqual({ success: true, errors: [], messages: [], result: { secrets: { quota: 7, usage: 0 } } });

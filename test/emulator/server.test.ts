@@ -44,7 +44,7 @@ describe("startEmulator", () => {
     await expect(startEmulator({ accountId: "not-hex" })).rejects.toThrow(/accountId must be 32 lowercase hex/);
     await expect(startEmulator({ tokens: [] })).rejects.toThrow(/at least one token/);
     await expect(startEmulator({ tokens: [{ token: "a b", permission: "edit" }] })).rejects.toThrow(/without whitespace/);
-    await expect(startEmulator({ tokens: [{ token: "t", permission: "admin" as "edit" }] })).rejects.toThrow(/"read" or "edit"/);
+    await expect(startEmulator({ tokens: [{ token: "t", permission: "admin" as "edit" }] })).rejects.toThrow(/"read", "edit" or "workers"/);
     await expect(
       startEmulator({
         tokens: [
@@ -55,6 +55,8 @@ describe("startEmulator", () => {
     ).rejects.toThrow(/twice/);
     await expect(startEmulator({ quota: -1 })).rejects.toThrow(/quota must be a whole number/);
     await expect(startEmulator({ rateLimit: 0 })).rejects.toThrow(/rateLimit/);
+    await expect(startEmulator({ pendingMs: -1 })).rejects.toThrow(/pendingMs must be a whole number/);
+    await expect(startEmulator({ pendingMs: 1.5 })).rejects.toThrow(/pendingMs must be a whole number/);
     h = await harness();
     const port = Number(new URL(h.emu.origin).port);
     await expect(startEmulator({ port })).rejects.toThrow(`Port ${port} on 127.0.0.1 is already in use`);

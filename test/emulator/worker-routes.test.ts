@@ -25,6 +25,8 @@ async function withWorker(options: Parameters<typeof harness>[0] = {}): Promise<
   h = await harness(options);
   const store = await h.store();
   await h.secrets(store, [{ name: "STORE_KEY", value: "store-value" }]);
+  // A new secret is pending for a while (the default window); bind it once it is active.
+  await h.waitActive(store);
   const r = await h.api("PUT", `${S}/w`, {
     rawBody: uploadForm({
       main_module: "index.js",

@@ -3,10 +3,11 @@
  * validates `result` with zod, and retries what is safe to retry. Reading a list page by page is
  * `pagination.ts`'s.
  */
-import { request, FormData } from "undici";
+import { request, FormData, type Dispatcher } from "undici";
 import { z } from "zod";
 import { CloudflareApiError, type CloudflareMessage } from "./error";
-import { limiterFor, type RateBudget } from "./rate-limit";
+import { limiterFor, type RateBudget, type RateLimiter } from "./rate-limit";
+import { registerSecretForRedaction } from "./redaction";
 
 export { FormData };
 
@@ -34,6 +35,11 @@ export interface ApiSettings {
   retry?: Partial<RetryPolicy>;
   /** The request budget shared by every request with this token in this process (default: Cloudflare's 1,200 per 5 minutes). */
   rateBudget?: RateBudget;
+  /**
+   * The limiter to pace these requests with, instead of the one this process keeps per token and
+   * budget ({@link limiterFor}). For tests: two limiters on one token stand for two processes.
+   */
+  limiter?: RateLimiter;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 6, maxTotalMs: 90_000, baseDelayMs: 300, maxDelayMs: 10_000 };
@@ -88,6 +94,61 @@ export interface ApiResponse<T> {
 const NOT_SENT = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
 const RETRY_STATUS = new Set([502, 503, 504]);
 
+/**
+ * Most bytes of a response body read before the call fails. The largest answers this client asks
+ * for are a page of 100 secrets (about 50 KiB) and an account's unpaged Worker list (a few KiB per
+ * Worker, so about 1 MiB for hundreds of Workers); 16 MiB leaves room for ten times that, and keeps
+ * a broken or hostile server from filling the provider's memory.
+ */
+export const MAX_RESPONSE_BYTES = 16 * 1024 * 1024;
+
+/** Where the base URL is set, for messages that ask to change it. */
+const BASE_URL_SETTING = "cloudflare-secrets-store:apiBaseUrl (or CLOUDFLARE_API_BASE_URL)";
+
+/** Hosts an `http://` base URL may name: 127.0.0.0/8, `localhost` and `[::1]` (the URL parser normalises `127.1` and the like). */
+const isLoopback = (hostname: string): boolean => hostname === "localhost" || hostname === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+
+/**
+ * Why `baseUrl` may not carry the API token, or undefined when it may: it must be `https://`, or
+ * `http://` to a loopback host (a local emulator). The message names the host only: a URL can hold
+ * credentials.
+ */
+function baseUrlProblem(baseUrl: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    return `the API base URL is not a URL: set ${BASE_URL_SETTING} to an https:// URL, for example ${CLOUDFLARE_API_BASE_URL}`;
+  }
+  if (url.protocol === "https:") return undefined;
+  if (url.protocol === "http:") {
+    if (isLoopback(url.hostname)) return undefined;
+    return (
+      `the API base URL is http:// to ${url.hostname}, which would send the API token unencrypted; http:// is accepted only for a loopback host ` +
+      `(127.0.0.0/8, localhost, [::1]). Set ${BASE_URL_SETTING} to an https:// URL, for example ${CLOUDFLARE_API_BASE_URL}`
+    );
+  }
+  return `the API base URL must be https:// (it is ${url.protocol}//): set ${BASE_URL_SETTING} to an https:// URL, for example ${CLOUDFLARE_API_BASE_URL}`;
+}
+
+/**
+ * The first segment of `path` that is `.` or `..` or holds `/` or `\` once percent-decoded, or
+ * undefined when there is none. URL parsers resolve such segments (`%2E%2E` included), so an id
+ * like `..` would send the request to another object's URL.
+ */
+function badSegment(path: string): string | undefined {
+  for (const segment of path.split("/").slice(1)) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return segment;
+    }
+    if (decoded === "." || decoded === ".." || /[/\\]/.test(decoded)) return segment;
+  }
+  return undefined;
+}
+
 function buildUrl(baseUrl: string, path: string, query?: Query): string {
   const url = new URL(baseUrl.replace(/\/+$/, "") + path);
   for (const [key, value] of Object.entries(query ?? {})) {
@@ -104,22 +165,52 @@ function pathForErrors(url: string): string {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** The body as text, or undefined when it is longer than `limit` bytes (then it is not read further). */
+async function readBody(res: Dispatcher.ResponseData, limit: number): Promise<string | undefined> {
+  const declared = Number(res.headers["content-length"]);
+  if (Number.isFinite(declared) && declared > limit) {
+    res.body.destroy();
+    return undefined;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of res.body) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > limit) {
+      res.body.destroy();
+      return undefined;
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** Sends one API call, with retries, and returns its validated `result`. Throws {@link CloudflareApiError}. */
 export async function cfRequest<T>(settings: ApiSettings, options: RequestOptions<T>): Promise<ApiResponse<T>> {
+  // Before anything can fail: an error must never repeat the token, even one an API echoes.
+  registerSecretForRedaction(settings.apiToken);
   const policy = { ...DEFAULT_RETRY, ...settings.retry };
   const idempotent = options.idempotent ?? options.method !== "POST";
+  const refused = baseUrlProblem(settings.baseUrl);
+  if (refused) throw new CloudflareApiError(options.method, options.path, undefined, [], false, refused);
+  const segment = badSegment(options.path);
+  if (segment !== undefined) {
+    const why = `refused to send: the path segment ${JSON.stringify(segment)} is "." or ".." or holds "/" or "\\" once decoded (an id from the API or the state is not a valid identifier)`;
+    throw new CloudflareApiError(options.method, options.path, undefined, [], false, why);
+  }
   const url = buildUrl(settings.baseUrl, options.path, options.query);
   const where = pathForErrors(url);
-  const limiter = limiterFor(settings.apiToken, settings.rateBudget);
+  const limiter = settings.limiter ?? limiterFor(settings.apiToken, settings.rateBudget);
   const timeout = settings.timeoutMs ?? 30_000;
   // Time spent waiting for room in the shared budget does not count against the retry budget.
-  await limiter.acquire();
+  let sentAt = await limiter.acquire();
   const started = Date.now();
 
   for (let attempt = 1; ; attempt++) {
     let retryAfterMs: number | undefined;
     let failure: CloudflareApiError;
-    if (attempt > 1) await limiter.acquire();
+    if (attempt > 1) sentAt = await limiter.acquire();
     try {
       const headers: Record<string, string> = {
         authorization: `Bearer ${settings.apiToken}`,
@@ -143,7 +234,13 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
         bodyTimeout: timeout,
         signal: AbortSignal.timeout(Math.min(remaining, timeout)),
       });
-      const text = await res.body.text();
+      const text = await readBody(res, MAX_RESPONSE_BYTES);
+      if (text === undefined) {
+        const detail = `response body larger than ${MAX_RESPONSE_BYTES / 1024 / 1024} MiB: stopped reading (no answer of this API is that large)`;
+        throw new CloudflareApiError(options.method, where, res.statusCode, [], !idempotent, detail);
+      }
+      if (res.statusCode === 429) limiter.throttled(sentAt);
+      else limiter.succeeded();
       const parsed = parseEnvelope(text);
       if (res.statusCode >= 200 && res.statusCode < 300 && parsed?.success) {
         const result = options.schema.safeParse(parsed.result);
@@ -159,8 +256,13 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent, parsed ? undefined : `non-JSON response`);
       if (res.statusCode !== 429 && !(RETRY_STATUS.has(res.statusCode) && idempotent)) throw failure;
       retryAfterMs = retryAfter(res.headers["retry-after"]);
-      // Everyone waits, not only this request: the next ones would be refused too.
-      if (res.statusCode === 429) limiter.pause(retryAfterMs ?? policy.baseDelayMs);
+      if (res.statusCode === 429) {
+        // A wait longer than what is left of the retry budget is not waited, and never imposed on the other requests.
+        const left = policy.maxTotalMs - (Date.now() - started);
+        if (retryAfterMs !== undefined && retryAfterMs > left) throw rateLimited(failure, attempt, res.headers["retry-after"], left);
+        // Everyone waits, not only this request: the next ones would be refused too.
+        limiter.pause(retryAfterMs ?? policy.baseDelayMs);
+      }
     } catch (err) {
       if (err instanceof CloudflareApiError) throw err;
       const code = (err as { code?: string }).code ?? (err as Error).name;
@@ -172,20 +274,24 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
     const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
     const delay = retryAfterMs ?? backoff * (0.5 + Math.random() / 2);
     if (attempt >= policy.maxAttempts || Date.now() - started + delay > policy.maxTotalMs) {
-      if (failure.status === 429 && retryAfterMs !== undefined) {
-        throw new CloudflareApiError(
-          failure.method,
-          failure.path,
-          429,
-          failure.errors,
-          false,
-          `rate limited; Cloudflare asks to wait ${Math.ceil(retryAfterMs / 1000)} s, beyond the retry budget`,
-        );
-      }
-      throw failure;
+      throw failure.status === 429 ? rateLimited(failure, attempt, undefined, policy.maxTotalMs - (Date.now() - started)) : failure;
     }
     await sleep(delay);
   }
+}
+
+/**
+ * The error of a 429 this request stops retrying: Cloudflare's code and message, the attempts made,
+ * and the `Retry-After` that was not waited (when it asked for more than `leftMs`, what was left of
+ * the retry budget).
+ */
+function rateLimited(failure: CloudflareApiError, attempts: number, header: string | string[] | undefined, leftMs: number): CloudflareApiError {
+  const value = Array.isArray(header) ? header[0] : header;
+  const detail =
+    value === undefined
+      ? `rate limited: still refused after ${attempts} attempt${attempts === 1 ? "" : "s"}`
+      : `rate limited: Retry-After: ${value} asks for a longer wait than the ${Math.max(0, Math.round(leftMs / 1000))} s left of the retry budget`;
+  return new CloudflareApiError(failure.method, failure.path, 429, failure.errors, false, detail);
 }
 
 /** `Retry-After` in milliseconds: seconds or an HTTP date; undefined when absent or unreadable. */

@@ -4,8 +4,17 @@ import { cfListAll } from "./pagination";
 import { cfRequest, type ApiSettings } from "./request";
 import { CloudflareApiError, ignoreNotFound } from "./error";
 
+/** A store or secret id as Cloudflare makes them: 32 lowercase hex characters. */
+export const HEX_ID = /^[0-9a-f]{32}$/;
+
+/**
+ * An id that goes into a URL: anything else (`..`, a `/`) in an answer would send a later request
+ * to another object's URL, so it fails the answer instead.
+ */
+export const Id = z.string().regex(HEX_ID, "must be 32 lowercase hex characters (a Cloudflare id)");
+
 export const Store = z.object({
-  id: z.string(),
+  id: Id,
   name: z.string(),
   created: z.string(),
   modified: z.string(),
@@ -14,9 +23,9 @@ export const Store = z.object({
 export type Store = z.infer<typeof Store>;
 
 export const Secret = z.object({
-  id: z.string(),
+  id: Id,
   name: z.string(),
-  store_id: z.string(),
+  store_id: Id,
   created: z.string(),
   modified: z.string(),
   /** `pending`, `active` or `deleted` today; any string is accepted so a new status never breaks a create. */

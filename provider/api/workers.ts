@@ -1,16 +1,32 @@
 /** Typed Workers endpoints: the account's scripts, and a script's settings, where its bindings live. */
 import { z } from "zod";
 import { cfRequest, FormData, type ApiSettings } from "./request";
-
-/** A Worker binding as the API returns it; secret bindings come back without their values. */
-export const Binding = z.object({ name: z.string(), type: z.string() }).passthrough();
-export type Binding = z.infer<typeof Binding>;
+import { HEX_ID } from "./secrets-store";
 
 /** The binding type that points at a Secrets Store secret (`store_id`, `secret_name`). */
 export const STORE_BINDING = "secrets_store_secret";
 
+/** Cloudflare's rule for Worker names; a name goes into URLs, so an answer that breaks it fails. */
+export const WORKER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/**
+ * A Worker binding as the API returns it; secret bindings come back without their values. A
+ * Secrets Store binding's `store_id` must be a Cloudflare id: it goes into URLs once read.
+ */
+export const Binding = z
+  .object({ name: z.string(), type: z.string() })
+  .passthrough()
+  .superRefine((b, ctx) => {
+    if (b.type === STORE_BINDING && !(typeof b.store_id === "string" && HEX_ID.test(b.store_id))) {
+      ctx.addIssue({ code: "custom", path: ["store_id"], message: "must be 32 lowercase hex characters (a Cloudflare id)" });
+    }
+  });
+export type Binding = z.infer<typeof Binding>;
+
 /** A Worker as the script list returns it: its name is the `id`. */
-export const Script = z.object({ id: z.string() }).passthrough();
+export const Script = z
+  .object({ id: z.string().regex(WORKER_NAME, "must be a Worker name (lowercase letters, digits, '-' and '_', at most 63, starting with a letter or digit)") })
+  .passthrough();
 export type Script = z.infer<typeof Script>;
 
 export const ScriptSettings = z

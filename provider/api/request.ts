@@ -203,14 +203,23 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
   const where = pathForErrors(url);
   const limiter = settings.limiter ?? limiterFor(settings.apiToken, settings.rateBudget);
   const timeout = settings.timeoutMs ?? 30_000;
-  // Time spent waiting for room in the shared budget does not count against the retry budget.
+  // Time spent waiting for room in the shared budget does not count against the retry budget
+  // (the limiter's pauses are capped by the requests that set them; see the 429 branch).
   let sentAt = await limiter.acquire();
   const started = Date.now();
+  let queuedMs = 0;
+  /** Milliseconds of the retry budget used: since the first attempt, less the waits for the limiter. */
+  const used = () => Date.now() - started - queuedMs;
 
   for (let attempt = 1; ; attempt++) {
     let retryAfterMs: number | undefined;
+    let retryAfterHeader: string | undefined;
     let failure: CloudflareApiError;
-    if (attempt > 1) sentAt = await limiter.acquire();
+    if (attempt > 1) {
+      const asked = Date.now();
+      sentAt = await limiter.acquire();
+      queuedMs += sentAt - asked;
+    }
     try {
       const headers: Record<string, string> = {
         authorization: `Bearer ${settings.apiToken}`,
@@ -225,7 +234,7 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
         body = options.form;
       }
       // Each attempt gets at most what is left of the total budget.
-      const remaining = Math.max(1, policy.maxTotalMs - (Date.now() - started));
+      const remaining = Math.max(1, policy.maxTotalMs - used());
       const res = await request(url, {
         method: options.method,
         headers,
@@ -255,11 +264,17 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
       const unknownOutcome = RETRY_STATUS.has(res.statusCode) || res.statusCode === 500;
       failure = new CloudflareApiError(options.method, where, res.statusCode, errors, unknownOutcome && !idempotent, parsed ? undefined : `non-JSON response`);
       if (res.statusCode !== 429 && !(RETRY_STATUS.has(res.statusCode) && idempotent)) throw failure;
-      retryAfterMs = retryAfter(res.headers["retry-after"]);
+      retryAfterHeader = [res.headers["retry-after"]].flat()[0];
+      retryAfterMs = retryAfter(retryAfterHeader);
       if (res.statusCode === 429) {
         // A wait longer than what is left of the retry budget is not waited, and never imposed on the other requests.
-        const left = policy.maxTotalMs - (Date.now() - started);
-        if (retryAfterMs !== undefined && retryAfterMs > left) throw rateLimited(failure, attempt, res.headers["retry-after"], left);
+        const left = policy.maxTotalMs - used();
+        if (retryAfterMs !== undefined && retryAfterMs > left) {
+          throw rateLimited(
+            failure,
+            `Retry-After: ${retryAfterHeader} asks for a longer wait than the ${Math.max(0, Math.round(left / 1000))} s left of the retry budget`,
+          );
+        }
         // Everyone waits, not only this request: the next ones would be refused too.
         limiter.pause(retryAfterMs ?? policy.baseDelayMs);
       }
@@ -273,30 +288,24 @@ export async function cfRequest<T>(settings: ApiSettings, options: RequestOption
 
     const backoff = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
     const delay = retryAfterMs ?? backoff * (0.5 + Math.random() / 2);
-    if (attempt >= policy.maxAttempts || Date.now() - started + delay > policy.maxTotalMs) {
-      throw failure.status === 429 ? rateLimited(failure, attempt, undefined, policy.maxTotalMs - (Date.now() - started)) : failure;
+    if (attempt >= policy.maxAttempts || used() + delay > policy.maxTotalMs) {
+      if (failure.status !== 429) throw failure;
+      throw rateLimited(
+        failure,
+        `still refused after ${attempt} attempt${attempt === 1 ? "" : "s"}${retryAfterHeader ? ` (last Retry-After: ${retryAfterHeader})` : ""}`,
+      );
     }
     await sleep(delay);
   }
 }
 
-/**
- * The error of a 429 this request stops retrying: Cloudflare's code and message, the attempts made,
- * and the `Retry-After` that was not waited (when it asked for more than `leftMs`, what was left of
- * the retry budget).
- */
-function rateLimited(failure: CloudflareApiError, attempts: number, header: string | string[] | undefined, leftMs: number): CloudflareApiError {
-  const value = Array.isArray(header) ? header[0] : header;
-  const detail =
-    value === undefined
-      ? `rate limited: still refused after ${attempts} attempt${attempts === 1 ? "" : "s"}`
-      : `rate limited: Retry-After: ${value} asks for a longer wait than the ${Math.max(0, Math.round(leftMs / 1000))} s left of the retry budget`;
-  return new CloudflareApiError(failure.method, failure.path, 429, failure.errors, false, detail);
+/** The error of a 429 this request stops retrying: Cloudflare's code and message, then why it stopped. */
+function rateLimited(failure: CloudflareApiError, why: string): CloudflareApiError {
+  return new CloudflareApiError(failure.method, failure.path, 429, failure.errors, false, `rate limited: ${why}`);
 }
 
 /** `Retry-After` in milliseconds: seconds or an HTTP date; undefined when absent or unreadable. */
-function retryAfter(header: string | string[] | undefined): number | undefined {
-  const value = Array.isArray(header) ? header[0] : header;
+function retryAfter(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   const seconds = Number(value);
   const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();

@@ -169,16 +169,14 @@ describe("http:// only for loopback", () => {
 
 /** A 429 as Cloudflare sends it. */
 const tooMany = (res: http.ServerResponse, retryAfter: string) =>
-  res
-    .writeHead(429, { "content-type": "application/json", "retry-after": retryAfter })
-    .end(
-      JSON.stringify({
-        success: false,
-        errors: [{ code: 971, message: "Please wait and consider throttling your request speed" }],
-        messages: [],
-        result: null,
-      }),
-    );
+  res.writeHead(429, { "content-type": "application/json", "retry-after": retryAfter }).end(
+    JSON.stringify({
+      success: false,
+      errors: [{ code: 971, message: "Please wait and consider throttling your request speed" }],
+      messages: [],
+      result: null,
+    }),
+  );
 
 describe("Retry-After is capped by the retry budget", () => {
   it("Retry-After: 86400 fails at once with the 429's code, message and Retry-After, and does not stall later requests", async () => {
@@ -198,6 +196,15 @@ describe("Retry-After is capped by the retry budget", () => {
     const api = await serve((_req, res) => (++calls === 1 ? tooMany(res, "1") : ok(res, "fine")));
     await expect(cfRequest(settings(api.baseUrl), { method: "GET", path: "/once", schema: z.string() })).resolves.toMatchObject({ result: "fine" });
     expect(calls).toBe(2);
+  });
+
+  it("a 429 on every attempt fails with the attempts made and the last Retry-After", async () => {
+    const api = await serve((_req, res) => tooMany(res, "0"));
+    const err = await apiFailure(cfRequest(settings(api.baseUrl, { retry: { maxAttempts: 2 } }), { method: "GET", path: "/always", schema: z.unknown() }));
+    expect(err.message).toBe(
+      "Cloudflare API 429: Please wait and consider throttling your request speed [code: 971]; rate limited: still refused after 2 attempts (last Retry-After: 0) (GET /client/v4/always).",
+    );
+    expect(api.requests).toHaveLength(2);
   });
 
   it("a Retry-After beyond a small budget fails without waiting it", async () => {

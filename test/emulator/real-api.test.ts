@@ -175,7 +175,7 @@ describe("auth on the headers, before the body (issue #20)", () => {
   it("answers an unauthenticated upload that announces 32 MiB with 401 after 1 KiB, and closes the connection", async () => {
     h = await harness();
     const path = `/client/v4/accounts/${h.emu.accountId}/workers/scripts/w`;
-    for (const headers of [{}, { authorization: "Bearer wrong-token" }]) {
+    for (const headers of [{}, { authorization: "Bearer wrong-token" }] as Array<Record<string, string>>) {
       const r = await rawHttp(h.emu.origin, {
         method: "PUT",
         path,

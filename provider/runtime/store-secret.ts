@@ -45,7 +45,7 @@ import {
   type CheckFailure,
 } from "./rules";
 import { accountIdFor, deleteWhenBoundByConfig, resolveSettings, type Settings } from "./config";
-import { isFingerprint, matches, recall, remember, VALUE_FROM_MARKER } from "./values";
+import { isFingerprint, isWritten, matches, recall, remember, VALUE_FROM_MARKER, VALUE_WRITTEN } from "./values";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";
 import { copyComment, copyNameFor, isCopyOf } from "./previous-secret-copy";
@@ -480,7 +480,7 @@ export async function diff(_id: string, olds: SecretState, news: SecretInputs): 
     replaces.length > 0 ||
     news.value === UNKNOWN ||
     // The version moves with the value; a fingerprint moved to the current format is no change.
-    (news.value !== undefined && !isFingerprint(olds.value)) ||
+    (news.value !== undefined && !isWritten(olds.value)) ||
     !sameSet(news.scopes, olds.scopes) ||
     (news.comment ?? "") !== (olds.comment ?? "") ||
     news.previousName !== olds.previousName ||
@@ -526,6 +526,8 @@ function outputsOf(
   const { renameFrom: _, previousId: __, drift: ___, rotationPlan: ____, ...rest } = inputs;
   return {
     ...rest,
+    // The fingerprint stays in the inputs; the outputs say only that the value is written (or why it may not be).
+    ...(rest.value !== undefined ? { value: isWritten(rest.value) ? VALUE_WRITTEN : rest.value } : {}),
     accountId: settings.accountId,
     storeId: secret.store_id,
     name: secret.name,
@@ -630,7 +632,7 @@ export async function read(id: string, props: SecretState): Promise<pulumi.dynam
     props.previousId,
     await bindingsOf(settings, props.storeId, [secret.name, copyName]).catch(() => props.boundBy),
   );
-  if (props.modified && secret.modified !== props.modified && isFingerprint(props.value)) {
+  if (props.modified && secret.modified !== props.modified && isWritten(props.value)) {
     // Changed outside Pulumi: we cannot read the value, so assume it changed and write ours again.
     outs.value = `changed-outside-pulumi:${secret.modified}`;
     outs.drift = `Secret "${secret.name}" was modified outside Pulumi at ${secret.modified}; its value may differ from the program's, so the next \`pulumi up\` writes the value from code again.`;
@@ -649,7 +651,7 @@ export async function update(id: string, olds: SecretState, news: SecretInputs):
   const patch: api.SecretPatch = {};
   // Written when the program's value changed, or when the live value is not known to be ours (a
   // failed write, or a change outside Pulumi that refresh found).
-  if (news.value !== undefined && (news.valueVersion !== olds.valueVersion || !isFingerprint(olds.value))) patch.value = plaintextOf(news, name);
+  if (news.value !== undefined && (news.valueVersion !== olds.valueVersion || !isWritten(olds.value))) patch.value = plaintextOf(news, name);
   if (!sameSet(scopes, olds.scopes)) patch.scopes = scopes;
   if (comment !== (olds.comment ?? "")) patch.comment = comment;
 

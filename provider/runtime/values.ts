@@ -68,6 +68,16 @@ export const fingerprint = (slot: ValueSlot, value: string): Promise<string> => 
 /** True for a fingerprint of either format. */
 export const isFingerprint = (v: unknown): v is string => typeof v === "string" && /^scrypt2?:[0-9a-f]{64}$/.test(v);
 
+/**
+ * What the state's outputs hold under `value` once the program's value is written: a fixed word,
+ * nothing derived from the value (the fingerprint is in the inputs only; the SDK logs every
+ * resource's outputs, secrets decrypted, in the debug events `pulumi up --json` prints).
+ */
+export const VALUE_WRITTEN = "written";
+
+/** Whether outputs' `value` says the live value is the program's: written, or a fingerprint (states before {@link VALUE_WRITTEN}). */
+export const isWritten = (v: unknown): boolean => v === VALUE_WRITTEN || isFingerprint(v);
+
 /** Whether `fp` (either format) is the fingerprint of `value` in `slot`. */
 export async function matches(fp: string, slot: ValueSlot, value: string): Promise<boolean> {
   return (await derive(fp.startsWith(CURRENT.prefix) ? CURRENT : FIRST, slot, value)) === fp;

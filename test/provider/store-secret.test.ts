@@ -39,8 +39,9 @@ describe("StoreSecret through the real dynamic provider host", () => {
     // The status is reported as Cloudflare answered the create (a new secret comes back `pending`); refresh updates it.
     expect(s.outputs).toMatchObject({ name: "stripe_api_key", storeId, scopes: ["workers"], comment: "Stripe live key", status: "pending" });
     expect(await rig.secretSha256(s.id)).toBe(sha256(VALUE_1));
-    // The state keeps a salted fingerprint under `value`, never the value.
-    expect(String(s.outputs.value)).toMatch(/^scrypt2:[0-9a-f]{64}$/);
+    // The state keeps a salted fingerprint under the input `value`, never the value; the output says only "written".
+    expect(String(s.inputs.value)).toMatch(/^scrypt2:[0-9a-f]{64}$/);
+    expect(s.outputs.value).toBe("written");
     expect(JSON.stringify(s.inputs) + JSON.stringify(s.outputs)).not.toContain(VALUE_1);
 
     const before = (await rig.requests()).length;

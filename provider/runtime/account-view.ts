@@ -150,7 +150,8 @@ export function noteWorker(settings: Settings, scriptName: string, written: work
   workers.set(workerKey(settings, scriptName), Promise.resolve(written));
 }
 
-/** The names of the account's Workers (listed once per deployment). */
-export function scriptNames(settings: Settings): Promise<string[]> {
+/** The names of the account's Workers (listed once per deployment, or now when `fresh`). */
+export function scriptNames(settings: Settings, fresh = false): Promise<string[]> {
+  if (fresh) scripts.delete(settings.accountId);
   return memo(scripts, settings.accountId, async () => (await workersApi.listScripts(settings.api, settings.accountId)).map((s) => s.id));
 }

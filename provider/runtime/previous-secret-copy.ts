@@ -112,20 +112,17 @@ export async function remove(_id: string, props: CopyState): Promise<void> {
     (s) => (s.id === props.previousId || isCopyOf(s.comment, [props.secretName])) && !(kept.known && s.name === kept.copyName),
   );
   const accepted = (name: string) => props.deleteWhenBound === true || deleteWhenBoundByConfig() || isBreakAccepted(settings.accountId, props.storeId, name);
-  const names = copies.map((c) => c.name).filter((n) => !accepted(n));
-  const uses = names.length ? await usage.usesOf(settings, props.storeId, names) : [];
-  if (uses.length) {
-    throw new Error(
-      usage.refusal(
-        settings,
-        `delete ${uses
-          .map((u) => `"${u.secretName}"`)
-          .filter((n, i, all) => all.indexOf(n) === i)
-          .join(", ")}, a previous-value copy of secret "${props.secretName}" in store ${props.storeId}`,
-        uses,
-        usage.DELETE_WHEN_BOUND,
+  const guard = (name: string): batches.DeleteGuard => ({
+    name,
+    refuse: (uses) =>
+      new Error(
+        usage.refusal(
+          settings,
+          `delete "${name}", a previous-value copy of secret "${props.secretName}" in store ${props.storeId}`,
+          uses,
+          usage.DELETE_WHEN_BOUND,
+        ),
       ),
-    );
-  }
-  await Promise.all(copies.map((copy) => batches.deleteSecret(settings, props.storeId, copy.id)));
+  });
+  await Promise.all(copies.map((copy) => batches.deleteSecret(settings, props.storeId, copy.id, accepted(copy.name) ? undefined : guard(copy.name))));
 }

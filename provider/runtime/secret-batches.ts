@@ -8,6 +8,7 @@ import { CloudflareApiError } from "../api/error";
 import { forgetSecret, noteSecret } from "./account-view";
 import { Batcher, outcome, type NonEmpty, type Outcome } from "./batch";
 import type { Settings } from "./config";
+import * as usage from "./usage";
 
 interface CreateItem {
   settings: Settings;
@@ -19,6 +20,13 @@ interface DeleteItem {
   settings: Settings;
   storeId: string;
   id: string;
+  guard?: DeleteGuard;
+}
+
+/** A delete that must not break a Worker: refused, with `refuse`'s error, while a Worker binds `name`. */
+export interface DeleteGuard {
+  name: string;
+  refuse(uses: usage.Use[]): Error;
 }
 
 /**
@@ -35,9 +43,13 @@ export function createSecret(settings: Settings, storeId: string, secret: api.Ne
   return creates.add(`${settings.accountId}/${storeId}`, { settings, storeId, secret });
 }
 
-/** Deletes a secret (one already gone counts as deleted), with the other deletes of this moment. */
-export function deleteSecret(settings: Settings, storeId: string, id: string): Promise<void> {
-  return deletes.add(`${settings.accountId}/${storeId}`, { settings, storeId, id });
+/**
+ * Deletes a secret (one already gone counts as deleted), with the other deletes of this moment.
+ * With a `guard`, the Workers are read again right before the delete, and it is refused while one
+ * binds the secret.
+ */
+export function deleteSecret(settings: Settings, storeId: string, id: string, guard?: DeleteGuard): Promise<void> {
+  return deletes.add(`${settings.accountId}/${storeId}`, { settings, storeId, id, ...(guard ? { guard } : {}) });
 }
 
 async function createBatch(items: NonEmpty<CreateItem>): Promise<Array<Outcome<api.Secret>>> {
@@ -77,26 +89,48 @@ async function createBatch(items: NonEmpty<CreateItem>): Promise<Array<Outcome<a
 
 async function deleteBatch(items: NonEmpty<DeleteItem>): Promise<Array<Outcome<void>>> {
   const { settings, storeId } = items[0];
+  const refused = await refusals(items);
+  const go = items.filter((_, i) => !refused[i]);
   const one = (item: DeleteItem) => outcome(() => api.deleteSecret(settings.api, settings.accountId, storeId, item.id));
   let results: Array<Outcome<void>>;
-  if (items.length === 1) {
-    results = [await one(items[0])];
+  const [first, ...rest] = go;
+  if (!first) {
+    results = [];
+  } else if (rest.length === 0) {
+    results = [await one(first)];
   } else {
     try {
       await api.deleteSecrets(
         settings.api,
         settings.accountId,
         storeId,
-        items.map((i) => i.id),
+        go.map((i) => i.id),
       );
-      results = items.map(() => ({ ok: true, value: undefined }));
+      results = go.map(() => ({ ok: true, value: undefined }));
     } catch {
       // The bulk delete fails whole when one id is already gone: delete one by one then.
-      results = await Promise.all(items.map(one));
+      results = await Promise.all(go.map(one));
     }
   }
-  items.forEach((item, i) => {
+  go.forEach((item, i) => {
     if (results[i]?.ok) forgetSecret(settings, storeId, item.id);
   });
-  return results;
+  return items.map((item, i) => refused[i] ?? results[go.indexOf(item)] ?? { ok: false, error: new Error("no outcome for this delete") });
+}
+
+/** Each guarded delete that a Worker's binding refuses now, read once for the whole batch right before it is sent. */
+async function refusals(items: NonEmpty<DeleteItem>): Promise<Array<Outcome<void> | undefined>> {
+  const { settings, storeId } = items[0];
+  const names = items.flatMap((i) => (i.guard ? [i.guard.name] : []));
+  if (names.length === 0) return items.map(() => undefined);
+  let uses: usage.Use[];
+  try {
+    uses = await usage.usesOf(settings, storeId, names, true);
+  } catch (error) {
+    return items.map((i) => (i.guard ? { ok: false, error } : undefined));
+  }
+  return items.map((i) => {
+    const mine = uses.filter((u) => u.secretName === i.guard?.name);
+    return i.guard && mine.length ? { ok: false, error: i.guard.refuse(mine) } : undefined;
+  });
 }

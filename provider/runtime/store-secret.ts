@@ -691,10 +691,9 @@ export async function remove(id: string, props: SecretState): Promise<void> {
     deleteWhenBoundByConfig() ||
     isBreakAccepted(settings.accountId, props.storeId, props.name) ||
     isRecreated(settings.accountId, props.storeId, props.name);
-  if (!accepted) {
-    const uses = await usage.usesOf(settings, props.storeId, [props.name]);
-    if (uses.length)
-      throw new Error(usage.refusal(settings, `delete secret "${props.name}" (id ${id}) from store ${props.storeId}`, uses, usage.DELETE_WHEN_BOUND));
-  }
-  await batches.deleteSecret(settings, props.storeId, id);
+  const guard: batches.DeleteGuard = {
+    name: props.name,
+    refuse: (uses) => new Error(usage.refusal(settings, `delete secret "${props.name}" (id ${id}) from store ${props.storeId}`, uses, usage.DELETE_WHEN_BOUND)),
+  };
+  await batches.deleteSecret(settings, props.storeId, id, accepted ? undefined : guard);
 }

@@ -27,10 +27,15 @@ export function declare(accountId: string, scriptName: unknown, bindingName: unk
   if (typeof scriptName === "string" && typeof bindingName === "string") declared.add(declaredKey(accountId, scriptName, bindingName));
 }
 
-/** Every store binding, on any Worker of the account, to one of `secretNames` in the store. */
-export async function usesOf(settings: Settings, storeId: string, secretNames: string[]): Promise<Use[]> {
-  const names = await view.scriptNames(settings);
-  const scripts = await Promise.all(names.map(async (scriptName) => ({ scriptName, script: await view.worker(settings, scriptName) })));
+/**
+ * Every store binding, on any Worker of the account, to one of `secretNames` in the store. `fresh`:
+ * the Workers are listed and read now, not as this deployment first read them (a destructive step
+ * relies on it: another writer may have bound the secret since).
+ */
+export async function usesOf(settings: Settings, storeId: string, secretNames: string[], fresh = false): Promise<Use[]> {
+  const names = await view.scriptNames(settings, fresh);
+  const read = fresh ? view.freshWorker : view.worker;
+  const scripts = await Promise.all(names.map(async (scriptName) => ({ scriptName, script: await read(settings, scriptName) })));
   const uses: Use[] = [];
   for (const { scriptName, script } of scripts) {
     for (const b of script?.bindings ?? []) {

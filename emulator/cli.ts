@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * cloudflare-api-emulator --port 8787 [--host H] [--data DIR] [--account ID]
+ * cloudflare-api-emulator --port 8787 [--host H] [--data DIR] [--account ID [--seed FILE]]…
  *   [--token TOKEN[:read|:edit|:workers]]… [--token-file FILE] [--quota N] [--max-stores N]
  *   [--pending-ms N] [--latency-ms N] [--rate-limit N] [--seed FILE]
  *   [--hook-token TOKEN | --hook-token-file FILE | --no-hooks] [--hooks-allow-remote]
@@ -8,7 +8,11 @@
  * Tokens can be kept out of argv (which `ps` shows every user): `--token-file` / `--hook-token-file`,
  * or the environment variables CLOUDFLARE_EMULATOR_TOKENS / CLOUDFLARE_EMULATOR_HOOK_TOKEN.
  *
- * Serves until SIGINT/SIGTERM. Prints the API base URL, the account id, the tokens to use and
+ * `--account` is repeatable: the first names the first account, each later one adds an account
+ * (its own stores, secrets, Workers and quota; every token reaches all of them). A `--seed` seeds
+ * the account named by the `--account` before it (the first account when none is).
+ *
+ * Serves until SIGINT/SIGTERM. Prints the API base URL, the account ids, the tokens to use and
  * the hook token. Exits 2 on a bad flag and 1 when the emulator cannot start (for example a data
  * directory others can write, or a corrupt state file).
  */
@@ -26,7 +30,9 @@ const USAGE = `Usage: cloudflare-api-emulator [options]
   --host HOST                 address to listen on (default 127.0.0.1)
   --data DIR                  keep state in DIR (values encrypted at rest with DIR/key);
                               default: in memory
-  --account ID                account id, 32 hex characters (default 0123456789abcdef0123456789abcdef)
+  --account ID                account id, 32 hex characters (default 0123456789abcdef0123456789abcdef).
+                              Repeatable: each later --account adds an account with its own
+                              stores, secrets, Workers and quota; every token reaches them all
   --token TOKEN[:PERM]        accept this API token (repeatable). PERM: edit (default), read
                               (GET only) or workers (edit Workers, read Secrets Store).
                               Default: one random edit token
@@ -38,7 +44,8 @@ const USAGE = `Usage: cloudflare-api-emulator [options]
                               bindings to it are refused (10182); 0 = off (default ${DEFAULT_PENDING_MS})
   --latency-ms N              add N ms to every API response (default 0)
   --rate-limit N              requests per 5 minutes per token (default 1200)
-  --seed FILE                 JSON file with stores, secrets and Workers to start with
+  --seed FILE                 JSON file with stores, secrets and Workers to start with, for the
+                              account named by the --account before it (else the first account)
   --hook-token TOKEN          the token the test hooks (/__emulator/…) require
                               (default: a random one, printed at start-up)
   --hook-token-file FILE      read the hook token from FILE (its first line)
@@ -101,6 +108,8 @@ interface TokenSources {
 
 function parseArgs(argv: string[], env: NodeJS.ProcessEnv, sources: TokenSources): EmulatorOptions {
   const options: EmulatorOptions = { port: 8787 };
+  /** Accounts after the first (`--account` given more than once). */
+  const extra: NonNullable<EmulatorOptions["accounts"]> = [];
   const tokens: TokenList = [];
   const addToken = (t: TokenList[number], where: string, hidden: boolean) => {
     if (tokens.some((x) => x.token === t.token)) throw new UsageError(`${where}: the same token is given twice`);
@@ -148,7 +157,9 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv, sources: TokenSources
         break;
       case "--account":
         if (!/^[0-9a-f]{32}$/.test(value)) throw new UsageError(`--account takes 32 lowercase hex characters, got "${value}"`);
-        options.accountId = value;
+        if (value === options.accountId || extra.some((a) => a.accountId === value)) throw new UsageError(`--account ${value} is given twice`);
+        if (options.accountId === undefined) options.accountId = value;
+        else extra.push({ accountId: value });
         break;
       case "--token":
         addToken(parseToken(value, "--token"), "--token", false);
@@ -178,9 +189,14 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv, sources: TokenSources
         options.rateLimit = int(flag, value);
         if (options.rateLimit < 1) throw new UsageError("--rate-limit must be at least 1");
         break;
-      case "--seed":
-        options.seed = value;
+      case "--seed": {
+        // The account named last so far; the first account when none is named yet.
+        const last = extra[extra.length - 1];
+        const target = last ?? options;
+        if (target.seed !== undefined) throw new UsageError(`--seed is given twice for account ${last?.accountId ?? options.accountId ?? "(the first)"}`);
+        target.seed = value;
         break;
+      }
       case "--hook-token":
         if (/\s/.test(value) || value === "") throw new UsageError("--hook-token takes a non-empty token without spaces");
         if (options.hookToken !== undefined) throw new UsageError("give the hook token once (--hook-token or --hook-token-file)");
@@ -200,6 +216,7 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv, sources: TokenSources
     for (const raw of env[TOKENS_ENV].split(/[\s,]+/).filter((t) => t !== "")) addToken(parseToken(raw, TOKENS_ENV), TOKENS_ENV, true);
   }
   if (tokens.length) options.tokens = tokens;
+  if (extra.length) options.accounts = extra;
   if (options.hooks === false && options.hookToken !== undefined) throw new UsageError("--hook-token and --no-hooks cannot be used together");
   const envHook = env[HOOK_TOKEN_ENV]?.trim();
   if (options.hookToken === undefined && options.hooks !== false && envHook) {
@@ -231,7 +248,7 @@ async function main(): Promise<void> {
   // Tokens that came from a file or the environment were kept out of argv on purpose: not printed either.
   const shown = (t: { token: string; permission: string }) =>
     sources.hidden.has(t.token) ? `token: (${t.permission}, from a file or ${TOKENS_ENV}; not printed)` : `token: ${t.token}`;
-  const lines = [`Cloudflare API emulator listening on ${emulator.url}`, `account: ${emulator.accountId}`, ...emulator.tokens.map(shown)];
+  const lines = [`Cloudflare API emulator listening on ${emulator.url}`, ...emulator.accountIds.map((id) => `account: ${id}`), ...emulator.tokens.map(shown)];
   if (emulator.hookToken === undefined) lines.push("hooks: off");
   else lines.push(sources.hookHidden ? "hook token: (from a file or the environment; not printed)" : `hook token: ${emulator.hookToken}`);
   lines.push(options.dataDir ? `state: ${options.dataDir} (secret values encrypted at rest)` : "state: in memory (lost on exit; use --data DIR to keep it)");

@@ -35,7 +35,10 @@ export interface RequestContext {
   permission: Permission;
   /** A stable, non-secret id for the caller's token (a hash prefix). */
   tokenId: string;
+  /** The account the path names (`:account_id`), or the first account for paths without one. */
   state: EmulatorState;
+  /** Every account the emulator serves, the first one first (what `GET /accounts` lists). */
+  accountIds: readonly string[];
   /** Accept SDK 7.x bracket-notation multipart fields (real Cloudflare does not). */
   acceptBracketMultipart: boolean;
   /** The `User-Agent` header (`wrangler/4…` tells a wrangler deploy from another API client). */
@@ -46,7 +49,7 @@ export type Handler = (ctx: RequestContext) => HandlerResponse | Promise<Handler
 
 export interface Route {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** Below `/client/v4`, with `:name` parameters; `:account_id` must be the emulator's account. */
+  /** Below `/client/v4`, with `:name` parameters; `:account_id` must be one of the emulator's accounts. */
   path: string;
   handler: Handler;
   /**

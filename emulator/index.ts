@@ -27,7 +27,7 @@ import { PERMISSIONS, type Permission } from "./context";
 import { applySeed, readSeed, type EmulatorSeed } from "./seed";
 import { API_PREFIX, ApiServer, type TokenGrant } from "./server";
 import { Persistence } from "./persistence";
-import { EmulatorState, HEX32 } from "./state";
+import { EmulatorAccounts, EmulatorState, HEX32, type Snapshot, type SnapshotWriter } from "./state";
 
 export type { EmulatorSeed, SeedBinding } from "./seed";
 export type { Permission, RequestLogEntry } from "./context";
@@ -114,6 +114,25 @@ export interface EmulatorOptions {
   dataDir?: string;
   /** The emulated account: 32 lowercase hex characters. Default DEFAULT_ACCOUNT_ID, or the account stored in `dataDir`. */
   accountId?: string;
+  /**
+   * More accounts served beside the first (`accountId`), each with its own stores, secrets,
+   * Workers and quota, and its own `seed` (an `EmulatorSeed` or the path of a JSON file holding
+   * one; applied when `dataDir` holds no state of that account yet). Every token reaches every
+   * account, like a Cloudflare user token whose user belongs to several accounts, and `GET
+   * /accounts` lists them all. Ids are 32 lowercase hex characters, each listed once. With
+   * `dataDir`, accounts stored there and not listed here are still served. Default: none.
+   *
+   * @example
+   * ```ts
+   * const emu = await startEmulator({
+   *   accountId: "a".repeat(32),
+   *   seed: { stores: [{ name: "default_secrets_store" }] },
+   *   accounts: [{ accountId: "b".repeat(32), seed: { stores: [{ name: "default_secrets_store" }] } }],
+   * });
+   * emu.accountIds; // ["aaaa…", "bbbb…"]
+   * ```
+   */
+  accounts?: Array<{ accountId: string; seed?: string | EmulatorSeed }>;
   /**
    * The API tokens it accepts (`Authorization: Bearer <token>`, or as `X-Auth-Key` with an
    * `X-Auth-Email`); a `read` token gets 403 (code 10000) on anything but GET; a `workers` token
@@ -223,8 +242,10 @@ export interface RunningEmulator {
   url: string;
   /** `http://127.0.0.1:PORT`: the hooks live under `${origin}/__emulator/`. */
   origin: string;
-  /** The emulated account's id (32 hex characters), the `:account_id` every API path must name. */
+  /** The first account's id (32 hex characters), the `:account_id` every API path must name. */
   accountId: string;
+  /** Every account the emulator serves, the first (`accountId`) first. */
+  accountIds: string[];
   /** The first edit token (the first token when there is no edit token). */
   token: string;
   /** Every token the emulator accepts, with its permission (copies: changing them changes nothing). */
@@ -314,40 +335,78 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   if (options.accountId !== undefined && !HEX32.test(options.accountId)) {
     throw new Error(`accountId must be 32 lowercase hex characters like Cloudflare's (got "${options.accountId}")`);
   }
+  const extra = options.accounts ?? [];
+  if (!Array.isArray(extra)) throw new Error("accounts must be an array of { accountId, seed? }");
+  for (const a of extra) {
+    if (typeof a?.accountId !== "string" || !HEX32.test(a.accountId)) {
+      throw new Error(`accounts: each accountId must be 32 lowercase hex characters like Cloudflare's (got "${String(a?.accountId)}")`);
+    }
+  }
   const tokens: TokenGrant[] = options.tokens?.map((t) => ({ ...t })) ?? [{ token: randomToken(), permission: "edit" }];
   checkTokens(tokens);
   checkHookOptions(options);
   const hooksOn = options.hooks ?? true;
   const hookToken = options.hookToken ?? randomToken();
   const seed = options.seed !== undefined ? readSeed(options.seed) : undefined;
+  const extraSeeds = extra.map((a) => (a.seed !== undefined ? readSeed(a.seed) : undefined));
 
   const persistence = options.dataDir !== undefined ? new Persistence(options.dataDir) : undefined;
   const stored = persistence?.load();
-  if (stored && options.accountId !== undefined && stored.accountId !== options.accountId) {
-    throw new Error(`${options.dataDir} holds the state of account ${stored.accountId}, not ${options.accountId}`);
+  const storedFirst = stored?.[0]?.accountId;
+  if (storedFirst !== undefined && options.accountId !== undefined && storedFirst !== options.accountId) {
+    throw new Error(`${options.dataDir} holds the state of account ${storedFirst}, not ${options.accountId}`);
   }
-  const stateOptions = {
-    accountId: stored?.accountId ?? options.accountId ?? DEFAULT_ACCOUNT_ID,
+  const firstId = storedFirst ?? options.accountId ?? DEFAULT_ACCOUNT_ID;
+  const listed = new Set([firstId]);
+  for (const a of extra) {
+    if (listed.has(a.accountId)) throw new Error(`accounts: account ${a.accountId} is listed twice (the first account is ${firstId})`);
+    listed.add(a.accountId);
+  }
+  // The stored accounts first (in their order), then the listed ones the data directory lacks.
+  const storedById = new Map((stored ?? []).map((snap) => [snap.accountId, snap] as const));
+  const seeds = new Map<string, EmulatorSeed | undefined>([[firstId, seed], ...extra.map((a, i) => [a.accountId, extraSeeds[i]] as const)]);
+  const ids = [...new Set([firstId, ...storedById.keys(), ...extra.map((a) => a.accountId)])];
+
+  const served: { accounts?: EmulatorAccounts } = {};
+  // Any account's commit writes them all (one file), the committing one from its fresh snapshot.
+  const writer: SnapshotWriter | undefined = persistence && {
+    save: (snap: Snapshot) => persistence.saveAll((served.accounts?.all() ?? []).map((s) => (s.accountId === snap.accountId ? snap : s.snapshot()))),
+  };
+  const stateOptions = (accountId: string) => ({
+    accountId,
     quota: options.quota ?? DEFAULT_QUOTA,
     maxStores: options.maxStores ?? DEFAULT_MAX_STORES,
     pendingMs: options.pendingMs ?? DEFAULT_PENDING_MS,
-  };
-  const state = new EmulatorState(stateOptions, persistence);
-  if (stored) {
-    state.restore(stored);
-  } else {
-    if (seed) {
+  });
+  let added = false;
+  const states = ids.map((id) => {
+    const state = new EmulatorState(stateOptions(id), writer);
+    const kept = storedById.get(id);
+    if (kept) {
+      state.restore(kept);
+      return state;
+    }
+    added = true;
+    const accountSeed = seeds.get(id);
+    if (accountSeed) {
       // Seed in memory first: a seed that fails half-way must not leave half a state on disk.
-      const seeded = new EmulatorState(stateOptions);
-      applySeed(seeded, seed);
+      const seeded = new EmulatorState(stateOptions(id));
+      try {
+        applySeed(seeded, accountSeed);
+      } catch (err) {
+        throw ids.length > 1 ? new Error(`account ${id}: ${(err as Error).message}`, { cause: err }) : err;
+      }
       state.restore(seeded.snapshot());
     }
-    state.commit();
-  }
+    return state;
+  });
+  const accounts = (served.accounts = new EmulatorAccounts(states));
+  if (added) accounts.first.commit();
+  const state = accounts.first;
 
   const api = new ApiServer({
-    state,
-    startup: state.snapshot(),
+    accounts,
+    startup: accounts.snapshots(),
     tokens,
     rateLimit: options.rateLimit ?? DEFAULT_RATE_LIMIT,
     rateLimitWindowMs: options.rateLimitWindowMs ?? DEFAULT_RATE_LIMIT_WINDOW_MS,
@@ -374,6 +433,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     url: `${origin}${API_PREFIX}`,
     origin,
     accountId: state.accountId,
+    accountIds: accounts.ids(),
     token: (tokens.find((t) => t.permission === "edit") ?? tokens[0]!).token,
     tokens: tokens.map((t) => ({ ...t })),
     hookToken: hooksOn ? hookToken : undefined,

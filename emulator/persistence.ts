@@ -61,14 +61,31 @@ interface PersistedWorker extends Omit<WorkerRecord, "bindings" | "pending_versi
   pending_versions?: PersistedVersion[];
 }
 
-interface PersistedFile {
-  format: typeof FORMAT;
-  version: 1;
+/** One account's part of the state file. */
+interface PersistedAccount {
   accountId: string;
   stores: StoreRecord[];
   secrets: PersistedSecret[];
   workers: PersistedWorker[];
 }
+
+/** Version 1: one account (what an emulator serving one account still writes, so older emulators read it). */
+interface PersistedFileV1 extends PersistedAccount {
+  format: typeof FORMAT;
+  version: 1;
+}
+
+/**
+ * Version 2: several accounts, first one first. Each account's sealed values are bound (AES-GCM
+ * additional data) to its account id too, since Worker names repeat across accounts.
+ */
+interface PersistedFileV2 {
+  format: typeof FORMAT;
+  version: 2;
+  accounts: PersistedAccount[];
+}
+
+type PersistedFile = PersistedFileV1 | PersistedFileV2;
 
 /** A data directory's state file and key: `load()` once at start-up, `save()` after every change. */
 export class Persistence implements SnapshotWriter {
@@ -119,7 +136,8 @@ export class Persistence implements SnapshotWriter {
     return key;
   }
 
-  load(): Snapshot | undefined {
+  /** The stored accounts (first one first), or undefined when the directory holds no state yet. */
+  load(): Snapshot[] | undefined {
     if (!fs.existsSync(this.statePath)) return undefined;
     let file: PersistedFile;
     try {
@@ -127,22 +145,27 @@ export class Persistence implements SnapshotWriter {
     } catch (err) {
       throw new Error(`${this.statePath} is not valid JSON: ${(err as Error).message}`, { cause: err });
     }
-    if (file.format !== FORMAT || file.version !== 1) {
-      throw new Error(`${this.statePath} is not a state file written by this emulator`);
+    if (file?.format === FORMAT && file.version === 1) return [this.openAccount(file, "")];
+    if (file?.format === FORMAT && file.version === 2 && Array.isArray(file.accounts) && file.accounts.length > 0) {
+      return file.accounts.map((a) => this.openAccount(a, accountAad(a.accountId)));
     }
+    throw new Error(`${this.statePath} is not a state file written by this emulator`);
+  }
+
+  private openAccount(file: PersistedAccount, aad: string): Snapshot {
     return {
       accountId: file.accountId,
       stores: file.stores,
       secrets: file.secrets.map(({ status: _legacy, previousValue, ...s }) => ({
         ...s,
-        value: this.open(s.value, `secret:${s.id}`).toString("utf8"),
-        ...(previousValue !== undefined ? { previousValue: this.open(previousValue, `secret:${s.id}:previous`).toString("utf8") } : {}),
+        value: this.open(s.value, `${aad}secret:${s.id}`).toString("utf8"),
+        ...(previousValue !== undefined ? { previousValue: this.open(previousValue, `${aad}secret:${s.id}:previous`).toString("utf8") } : {}),
       })),
       workers: file.workers.map((w) =>
         withWorkerDefaults({
           ...w,
-          bindings: this.openBindings(w.bindings, `binding:${w.name}`),
-          pending_versions: (w.pending_versions ?? []).map((v) => ({ ...v, bindings: this.openBindings(v.bindings, `binding:${w.name}:v:${v.id}`) })),
+          bindings: this.openBindings(w.bindings, `${aad}binding:${w.name}`),
+          pending_versions: (w.pending_versions ?? []).map((v) => ({ ...v, bindings: this.openBindings(v.bindings, `${aad}binding:${w.name}:v:${v.id}`) })),
         }),
       ),
     };
@@ -164,31 +187,43 @@ export class Persistence implements SnapshotWriter {
     );
   }
 
+  /** One account: the whole state when it is the only one (written as version 1). */
   save(snapshot: Snapshot): void {
+    this.saveAll([snapshot]);
+  }
+
+  /** Every account, first one first: version 1 for one account, version 2 for more. */
+  saveAll(snapshots: Snapshot[]): void {
     const now = Date.now();
-    const file: PersistedFile = {
-      format: FORMAT,
-      version: 1,
-      accountId: snapshot.accountId,
-      stores: snapshot.stores,
-      secrets: snapshot.secrets.map(({ previousValue, ...s }) => ({
-        ...s,
-        value: this.seal(Buffer.from(s.value, "utf8"), `secret:${s.id}`),
-        // Kept (encrypted like the value) only while the window that needs it lasts.
-        ...(previousValue !== undefined && secretStatus(s as SecretRecord, now) === "pending"
-          ? { previousValue: this.seal(Buffer.from(previousValue, "utf8"), `secret:${s.id}:previous`) }
-          : {}),
-      })),
-      workers: snapshot.workers.map((w) => ({
-        ...w,
-        bindings: this.sealBindings(w.bindings, `binding:${w.name}`),
-        pending_versions: w.pending_versions.map((v) => ({ ...v, bindings: this.sealBindings(v.bindings, `binding:${w.name}:v:${v.id}`) })),
-      })),
-    };
+    const [only] = snapshots;
+    const file: PersistedFile =
+      snapshots.length === 1 && only
+        ? { format: FORMAT, version: 1, ...this.sealAccount(only, "", now) }
+        : { format: FORMAT, version: 2, accounts: snapshots.map((s) => this.sealAccount(s, accountAad(s.accountId), now)) };
     const tmp = `${this.statePath}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     writeDurably(tmp, Buffer.from(JSON.stringify(file, null, 2), "utf8"));
     fs.renameSync(tmp, this.statePath);
     fsyncDir(this.dir);
+  }
+
+  private sealAccount(snapshot: Snapshot, aad: string, now: number): PersistedAccount {
+    return {
+      accountId: snapshot.accountId,
+      stores: snapshot.stores,
+      secrets: snapshot.secrets.map(({ previousValue, ...s }) => ({
+        ...s,
+        value: this.seal(Buffer.from(s.value, "utf8"), `${aad}secret:${s.id}`),
+        // Kept (encrypted like the value) only while the window that needs it lasts.
+        ...(previousValue !== undefined && secretStatus(s as SecretRecord, now) === "pending"
+          ? { previousValue: this.seal(Buffer.from(previousValue, "utf8"), `${aad}secret:${s.id}:previous`) }
+          : {}),
+      })),
+      workers: snapshot.workers.map((w) => ({
+        ...w,
+        bindings: this.sealBindings(w.bindings, `${aad}binding:${w.name}`),
+        pending_versions: w.pending_versions.map((v) => ({ ...v, bindings: this.sealBindings(v.bindings, `${aad}binding:${w.name}:v:${v.id}`) })),
+      })),
+    };
   }
 
   private seal(plain: Buffer, aad: string): Sealed {
@@ -206,9 +241,14 @@ export class Persistence implements SnapshotWriter {
       decipher.setAuthTag(Buffer.from(sealed.tag, "base64"));
       return Buffer.concat([decipher.update(Buffer.from(sealed.data, "base64")), decipher.final()]);
     } catch {
-      throw new Error(`cannot decrypt ${aad.split(":")[0]} in ${this.statePath}: wrong key file or tampered state`);
+      throw new Error(`cannot decrypt ${aad.replace(/^account:[^:]*:/, "").split(":")[0]} in ${this.statePath}: wrong key file or tampered state`);
     }
   }
+}
+
+/** The additional-data prefix of an account's sealed values in a version 2 file. */
+function accountAad(accountId: string): string {
+  return `account:${accountId}:`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ import { secretsStoreRoutes } from "./routes/secrets-store";
 import { workerDeployRoutes } from "./routes/worker-deploy";
 import { workerSecretRoutes } from "./routes/worker-secrets";
 import { workersRoutes } from "./routes/workers";
-import { type EmulatorState, type Snapshot, HEX32 } from "./state";
+import { type EmulatorAccounts, type EmulatorState, type Snapshot, HEX32 } from "./state";
 
 /** Where the API lives on the emulator's origin. */
 export const API_PREFIX = "/client/v4";
@@ -41,9 +41,10 @@ export interface TokenGrant {
 }
 
 export interface ServerOptions {
-  state: EmulatorState;
-  /** What `POST /__emulator/reset` goes back to. */
-  startup: Snapshot;
+  /** Every account served, the first one first. */
+  accounts: EmulatorAccounts;
+  /** What `POST /__emulator/reset` goes back to: one snapshot per account. */
+  startup: Snapshot[];
   tokens: TokenGrant[];
   rateLimit: number;
   rateLimitWindowMs: number;
@@ -63,6 +64,8 @@ interface Admitted {
   params: Record<string, string>;
   grant: TokenGrant;
   apiPath: string;
+  /** The account the path names, or the first account for paths without one (`/accounts`, `/user/tokens/verify`). */
+  state: EmulatorState;
 }
 
 /** Where a write lands: Secrets Store (below `/accounts/:a/secrets_store/`) or anything else (Workers, account). */
@@ -160,8 +163,7 @@ export class ApiServer {
 
   /** Back to the startup state; clears the request log, faults and rate-limit windows. */
   reset(): void {
-    this.options.state.restore(this.options.startup);
-    this.options.state.commit();
+    this.options.accounts.restore(this.options.startup);
     this.requests.length = 0;
     this.faults.clear();
     this.limiter.clear();
@@ -215,8 +217,8 @@ export class ApiServer {
       send(req, res, failure(received.error));
       return;
     }
-    const state = this.options.state;
-    send(req, res, handleHook({ state, faults: this.faults, requests: this.requests, reset: () => this.reset() }, method, path, received.body));
+    const accounts = this.options.accounts;
+    send(req, res, handleHook({ accounts, faults: this.faults, requests: this.requests, reset: () => this.reset() }, method, path, received.body));
   }
 
   private async serveApi(
@@ -261,15 +263,16 @@ export class ApiServer {
     const apiPath = path.slice(API_PREFIX.length);
     const { route, params } = this.match(method, apiPath);
     const grant = this.authenticate(req.headers);
-    if (params.account_id !== undefined && params.account_id !== this.options.state.accountId) {
-      throw apiError(403, 10000, "Authentication error");
-    }
+    const { accounts } = this.options;
+    const state = params.account_id !== undefined ? accounts.get(params.account_id) : accounts.first;
+    // An account this emulator does not serve: as Cloudflare answers an account the token cannot reach.
+    if (!state) throw apiError(403, 10000, "Authentication error");
     if (method !== "GET" && !mayWrite(grant.permission, apiPath)) throw apiError(403, 10000, "Authentication error");
-    return { route, params, grant, apiPath };
+    return { route, params, grant, apiPath, state };
   }
 
   private async api(req: http.IncomingMessage, method: string, url: string, path: string, body: Buffer, admitted: Admitted): Promise<HandlerResponse> {
-    const { route, params, grant, apiPath } = admitted;
+    const { route, params, grant, apiPath, state } = admitted;
     try {
       this.limiter.hit(grant.token);
       const ctx: RequestContext = {
@@ -282,7 +285,8 @@ export class ApiServer {
         body,
         permission: grant.permission,
         tokenId: tokenId(grant.token),
-        state: this.options.state,
+        state,
+        accountIds: this.options.accounts.ids(),
         acceptBracketMultipart: this.options.acceptBracketMultipart,
         userAgent: req.headers["user-agent"] ?? "",
       };

@@ -217,3 +217,58 @@ export class EmulatorState {
     this.writer?.save(this.snapshot());
   }
 }
+
+/**
+ * Every account one emulator serves, in order (the first is `EmulatorOptions.accountId`), each
+ * an `EmulatorState` of its own: its stores, secrets, Workers and quota. One token reaches all of
+ * them, as a Cloudflare user token reaches every account its user belongs to.
+ */
+export class EmulatorAccounts {
+  private readonly byId = new Map<string, EmulatorState>();
+
+  constructor(states: EmulatorState[]) {
+    if (states.length === 0) throw new Error("an emulator serves at least one account");
+    for (const s of states) {
+      if (this.byId.has(s.accountId)) throw new Error(`account ${s.accountId} is listed twice`);
+      this.byId.set(s.accountId, s);
+    }
+  }
+
+  /** The first account: the one `RunningEmulator.accountId` names. */
+  get first(): EmulatorState {
+    return this.byId.values().next().value!;
+  }
+
+  /** The account ids, first one first. */
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  get(accountId: string): EmulatorState | undefined {
+    return this.byId.get(accountId);
+  }
+
+  all(): EmulatorState[] {
+    return [...this.byId.values()];
+  }
+
+  /** A secret by id in whichever account holds it (ids are random 32 hex, unique across accounts). */
+  findSecret(secretId: string): SecretRecord | undefined {
+    for (const s of this.byId.values()) {
+      const secret = s.secrets.get(secretId);
+      if (secret) return secret;
+    }
+    return undefined;
+  }
+
+  /** One snapshot per account, in order. */
+  snapshots(): Snapshot[] {
+    return this.all().map((s) => s.snapshot());
+  }
+
+  /** Back to `snapshots` (one per account, matched by id), then one commit for them all. */
+  restore(snapshots: Snapshot[]): void {
+    for (const snap of snapshots) this.byId.get(snap.accountId)?.restore(snap);
+    this.first.commit();
+  }
+}

@@ -12,7 +12,7 @@
  *   POST   /__emulator/faults                   adds a rule or an array of rules
  *   DELETE /__emulator/faults                   clears them
  *   POST   /__emulator/reset                    back to the startup state; clears log and faults
- *   GET    /__emulator/secrets/{secret_id}/sha256                                    → {sha256}
+ *   GET    /__emulator/secrets/{secret_id}/sha256   (in any account)                 → {sha256}
  *   GET    /__emulator/accounts/{account_id}/workers/scripts/{name}/bindings/{binding}/sha256 → {sha256}
  */
 import { createHash, timingSafeEqual } from "node:crypto";
@@ -22,7 +22,7 @@ import type { RequestLogEntry } from "../context";
 import { bindingValue, requireWorker } from "../domain/workers";
 import { ApiError, apiError, failure, routeNotFound, type HandlerResponse } from "../envelope";
 import type { FaultRules } from "../faults";
-import type { EmulatorState } from "../state";
+import type { EmulatorAccounts } from "../state";
 
 /** Who may call the hooks. */
 export interface HookAccess {
@@ -91,7 +91,8 @@ export function hookGate(access: HookAccess, req: http.IncomingMessage, path: st
 }
 
 export interface HookDeps {
-  state: EmulatorState;
+  /** Every account served; `health` names the first. */
+  accounts: EmulatorAccounts;
   faults: FaultRules;
   requests: RequestLogEntry[];
   /** Restore the startup state and clear the request log and the faults. */
@@ -113,7 +114,7 @@ export function handleHook(deps: HookDeps, method: string, path: string, body: B
 
 function route(deps: HookDeps, method: string, path: string, body: Buffer): HandlerResponse {
   const is = (m: string, p: string) => method === m && path === p;
-  if (is("GET", "/__emulator/health")) return json({ ok: true, accountId: deps.state.accountId });
+  if (is("GET", "/__emulator/health")) return json({ ok: true, accountId: deps.accounts.first.accountId });
   if (is("GET", "/__emulator/requests")) return json(deps.requests);
   if (is("DELETE", "/__emulator/requests")) {
     deps.requests.length = 0;
@@ -135,7 +136,7 @@ function route(deps: HookDeps, method: string, path: string, body: Buffer): Hand
 
   const secretHash = /^\/__emulator\/secrets\/([^/]+)\/sha256$/.exec(path);
   if (secretHash && method === "GET") {
-    const secret = deps.state.secrets.get(decodeURIComponent(secretHash[1]!));
+    const secret = deps.accounts.findSecret(decodeURIComponent(secretHash[1]!));
     if (!secret) throw apiError(404, 1001, `secret_not_found: no secret with id ${secretHash[1]}`);
     return json({ sha256: sha256(secret.value) });
   }
@@ -143,9 +144,10 @@ function route(deps: HookDeps, method: string, path: string, body: Buffer): Hand
   const bindingHash = /^\/__emulator\/accounts\/([^/]+)\/workers\/scripts\/([^/]+)\/bindings\/([^/]+)\/sha256$/.exec(path);
   if (bindingHash && method === "GET") {
     const [, account, script, binding] = bindingHash.map((s) => decodeURIComponent(s));
-    if (account !== deps.state.accountId) throw apiError(404, 7003, `No account ${account} in this emulator (its account is ${deps.state.accountId})`);
-    const worker = requireWorker(deps.state, script!);
-    return json({ sha256: sha256(bindingValue(deps.state, worker, binding!)) });
+    const state = deps.accounts.get(account!);
+    if (!state) throw apiError(404, 7003, `No account ${account} in this emulator (its accounts: ${deps.accounts.ids().join(", ")})`);
+    const worker = requireWorker(state, script!);
+    return json({ sha256: sha256(bindingValue(state, worker, binding!)) });
   }
 
   throw apiError(404, 7003, `No emulator hook ${method} ${path}`);

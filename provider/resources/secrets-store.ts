@@ -12,14 +12,18 @@ export interface SecretsStoreArgs {
   name: pulumi.Input<string>;
   /**
    * Take over an existing store with this name instead of creating one. Accounts get a store
-   * created for them the first time someone opens Secrets Store in the dashboard; adopt it.
+   * created for them the first time someone opens Secrets Store in the dashboard; adopt it. An
+   * account has one store, which every stack of the account shares, so an adopted store is
+   * released, not deleted, when this resource is deleted (`pulumi destroy`): the store and every
+   * secret in it stay. Set `forceDestroy` to delete it all the same.
    * @default false
    * @example new SecretsStore("main", { name: "default_secrets_store", adopt: true })
    */
   adopt?: pulumi.Input<boolean>;
   /**
-   * Let `pulumi destroy` delete the store together with the secrets it still holds. Without it,
-   * deleting a non-empty store fails and says how many secrets it holds.
+   * Let `pulumi destroy` delete the store together with the secrets it still holds, an adopted
+   * store included. Without it, deleting a non-empty store fails and says how many secrets it
+   * holds, and an adopted store is released.
    * @default false
    * @example forceDestroy: true
    */

@@ -28,6 +28,11 @@ export interface BatchOptions {
   maxWaitMs: number;
   /** Run one batch at a time (for read-modify-write of one object). */
   serial?: boolean;
+  /**
+   * Keep a key's batch open (up to `maxWaitMs` after its first item) while this says more items
+   * are on their way, even when none joined for `windowMs`.
+   */
+  holdWhile?: (key: string) => boolean;
 }
 
 /** One batcher per key (a store, a Worker). */
@@ -71,6 +76,12 @@ export class Batcher<T, R> {
     this.timers.delete(key);
     // One batch at a time when serial: what arrives meanwhile waits for it, then goes together.
     if (this.options.serial && this.running.has(key)) return;
+    const first = this.firstQueuedAt.get(key);
+    const full = (this.queues.get(key)?.length ?? 0) >= this.options.maxItems;
+    if (!full && first !== undefined && Date.now() - first < this.options.maxWaitMs && this.options.holdWhile?.(key)) {
+      this.schedule(key);
+      return;
+    }
     this.firstQueuedAt.delete(key);
     const run = this.runBatch(key);
     const more = () => (this.queues.get(key)?.length ?? 0) > 0;

@@ -1,4 +1,4 @@
-/** The SecretsStore provider: adopt or create the account's store; refuse to delete a non-empty one. */
+/** The SecretsStore provider: adopt or create the account's store; release an adopted one on delete; refuse to delete a non-empty one. */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
@@ -111,7 +111,13 @@ export async function update(_id: string, olds: StoreState, news: StoreState): P
   return { outs: { ...olds, adopt: news.adopt, forceDestroy: news.forceDestroy } };
 }
 
+/**
+ * Deletes the store, or, when this resource adopted it (`adopt: true`, the account's one store that
+ * other stacks share), releases it: the store and its secrets stay, only the state forgets it.
+ * `forceDestroy` asks to delete it all the same, with the secrets it holds.
+ */
 export async function remove(id: string, props: StoreState): Promise<void> {
+  if (props.adopt && !props.forceDestroy) return;
   const settings = resolveSettings(props.accountId);
   const secrets = await view.storeSecrets(settings, id);
   if (!secrets) return;

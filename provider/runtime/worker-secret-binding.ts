@@ -6,7 +6,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as workersApi from "../api/workers";
 import { STORE_BINDING } from "../api/workers";
-import { resolveSettings, type Settings } from "./config";
+import { accountIdFor, resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
 import { claim, plannedSecret, plannedStoreId } from "./deployment-memory";
 import * as view from "./account-view";
@@ -88,6 +88,7 @@ export async function check(olds: Partial<BindingState>, news: ProgramInputs): P
     try {
       const settings = checkedSettings(accountId);
       usage.declare(settings.accountId, scriptName, bindingName);
+      if (scriptName !== undefined && bindingName !== undefined) expectWrite(settings.accountId, scriptName, bindingName);
       if (scriptName !== undefined && bindingName !== undefined) await checkWorker(settings, olds, { scriptName, bindingName, storeId, secretName }, failures);
       const missing = storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined;
       if (missing) failures.push(missingStore(storeId, settings.accountId));
@@ -156,6 +157,7 @@ export async function diff(_id: string, olds: BindingState, news: BindingInputs)
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
   if (news.bindingName !== olds.bindingName) replaces.push("bindingName");
   const changes = replaces.length > 0 || news.storeId !== olds.storeId || news.secretName !== olds.secretName || (await drifted(news));
+  if (!changes) settleWrite(accountIdFor(news.accountId ?? olds.accountId), news.scriptName, news.bindingName);
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
@@ -200,18 +202,42 @@ interface BindingChange {
  */
 const bindingChanges = new Batcher<BindingChange, boolean>((_key, changes) => applyBindingChanges(changes), {
   maxItems: 1000,
-  windowMs: 60,
-  maxWaitMs: 600,
+  windowMs: 150,
+  maxWaitMs: 3000,
   serial: true,
+  holdWhile: (key) => (coming.get(key)?.size ?? 0) > 0,
 });
+
+/**
+ * The binding resources of this deployment that were checked and may still write, per Worker: the
+ * engine runs a resource's check right before its diff and its create or update, one step after
+ * another, so a Worker's batch waits for them (within the batcher's bound) instead of going out
+ * with the first one. A diff with no change, or the write itself, settles a resource.
+ */
+const coming = new Map<string, Set<string>>();
+const workerKey = (accountId: string, scriptName: string) => `${accountId}/${scriptName}`;
+
+/** Records that the binding resource `resource` (checked just now) may write Worker `scriptName`'s bindings. */
+export function expectWrite(accountId: string, scriptName: string, resource: string): void {
+  const key = workerKey(accountId, scriptName);
+  coming.set(key, (coming.get(key) ?? new Set()).add(resource));
+}
+
+/** Records that `resource` has written (or will not write) Worker `scriptName`'s bindings. */
+export function settleWrite(accountId: string | undefined, scriptName: unknown, resource: string): void {
+  if (accountId === undefined || typeof scriptName !== "string") return;
+  coming.get(workerKey(accountId, scriptName))?.delete(resource);
+}
 
 /**
  * Sets or removes one binding, merged with every other change to the same Worker at this moment.
  * Only a `secrets_store_secret` binding of that name is replaced or removed; any other kind is left
  * alone. Resolves to whether such a binding was there before.
  */
-export function writeBinding(settings: Settings, p: BindingRef, next: Binding | undefined): Promise<boolean> {
-  return bindingChanges.add(`${settings.accountId}/${p.scriptName}`, { settings, scriptName: p.scriptName, bindingName: p.bindingName, next });
+export function writeBinding(settings: Settings, p: BindingRef, next: Binding | undefined, resource = p.bindingName): Promise<boolean> {
+  const written = bindingChanges.add(workerKey(settings.accountId, p.scriptName), { settings, scriptName: p.scriptName, bindingName: p.bindingName, next });
+  settleWrite(settings.accountId, p.scriptName, resource);
+  return written;
 }
 
 /** The secrets the store bindings among `bindings` name. */
@@ -221,20 +247,42 @@ function secretsNamedBy(bindings: Binding[]): pending.SecretRef[] {
   );
 }
 
-/** Attempts of one batch's write when Cloudflare refuses it for a secret that turns out to exist. */
-const WRITE_ATTEMPTS = 3;
+/** Re-reads and re-writes of one batch when Cloudflare refuses it (10182: a secret pending, or named by a stale list). */
+const REFUSED_RETRIES = 2;
+/** Times one batch re-applies what another writer's stale list dropped. */
+const REAPPLY_ROUNDS = 3;
+/** How long after its write a batch reads the Worker again: longer than another writer's read-to-write gap. */
+const verifyDelayMs = () => 300 + Math.random() * 300;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** What one change left on the Worker: its binding, or (a removal) nothing where the removed binding was. */
+const applied = (c: BindingChange, removed: Binding | undefined, live: Binding[]): boolean => {
+  const now = live.find((b) => b.name === c.bindingName);
+  if (c.next) return isSame(now, { storeId: String(c.next.store_id), secretName: String(c.next.secret_name) });
+  return !(removed && now && isSame(now, { storeId: String(removed.store_id), secretName: String(removed.secret_name) }));
+};
+
+/**
+ * Applies one Worker's batch: read the binding list fresh, merge, write it back whole. Then, since
+ * Cloudflare offers no precondition on settings, it checks its own work: it reads the Worker again a
+ * moment later, and when another writer (another stack, a CI job) wrote back a list it had read
+ * before this write, it merges and writes again what that dropped (bounded). Bindings it did not
+ * touch are sent back as read, so it never drops another writer's.
+ */
 async function applyBindingChanges(changes: NonEmpty<BindingChange>): Promise<Array<Outcome<boolean>>> {
   const { settings, scriptName } = changes[0];
   const what = `the binding change on Worker "${scriptName}" (${changes.map((c) => c.bindingName).join(", ")})`;
-  const failAll = (error: unknown) => changes.map((): Outcome<boolean> => ({ ok: false, error }));
   try {
     // Cloudflare refuses a binding to a pending secret: wait before the read, so read and write stay close.
     await pending.waitActive(settings, secretsNamedBy(changes.flatMap((c) => (c.next ? [c.next] : []))), what);
   } catch (error) {
-    return failAll(error);
+    return changes.map(() => ({ ok: false, error }));
   }
-  for (let attempt = 1; ; attempt++) {
+  let reported: Array<Outcome<boolean>> | undefined;
+  const removed = new Map<string, Binding>();
+  let refused = 0;
+  let reapplied = 0;
+  for (;;) {
     const script = await view.freshWorker(settings, scriptName);
     if (!script) {
       // A Worker already gone has no binding to remove.
@@ -258,32 +306,45 @@ async function applyBindingChanges(changes: NonEmpty<BindingChange>): Promise<Ar
           ),
         };
       }
+      if (!c.next && existing && !removed.has(c.bindingName)) removed.set(c.bindingName, existing);
       bindings = [...bindings.filter((b) => b.name !== c.bindingName), ...(c.next ? [c.next] : [])];
       changed = true;
       return { ok: true, value: replaceable };
     });
-    if (!changed) return outcomes;
+    // What a resource learns (was the binding there before?) is what the first read showed.
+    reported ??= outcomes;
+    if (!changed) return reported;
     const named = secretsNamedBy(bindings);
     try {
       // The whole list is sent back: another binding may name a secret this deployment just changed.
       if (await pending.waitActive(settings, named, what)) continue;
       const written = await workersApi.patchScriptBindings(settings.api, settings.accountId, scriptName, bindings.map(keep));
       view.noteWorker(settings, scriptName, written);
-      return outcomes;
     } catch (error) {
-      // Refused for a secret this deployment did not know to be pending (another writer changed it,
-      // or it was adopted while pending): wait for it, then read and write again. A secret that
-      // is really missing fails with Cloudflare's error.
+      // Refused for a secret that is pending (changed by another writer, adopted while pending), or
+      // named by a binding another writer has removed since the read: wait, read again, write again.
+      // A secret that is really missing fails with Cloudflare's error.
       let failure = error;
-      if (pending.isPendingRefusal(error) && attempt < WRITE_ATTEMPTS) {
+      if (pending.isPendingRefusal(error) && refused++ < REFUSED_RETRIES) {
         try {
-          const waited = await pending.waitActive(settings, named, what, true);
-          if (waited || (await pending.missingAmong(settings, named)).length === 0) continue;
+          await pending.waitActive(settings, named, what, true);
+          continue;
         } catch (timedOut) {
           failure = timedOut;
         }
       }
-      return outcomes.map((o) => (o.ok ? { ok: false, error: failure } : o));
+      return reported.map((o) => (o.ok ? { ok: false, error: failure } : o));
+    }
+    await sleep(verifyDelayMs());
+    const after = await view.freshWorker(settings, scriptName).catch(() => undefined);
+    const isLost = changes.map((c, i) => !!(reported?.[i]?.ok && after && !applied(c, removed.get(c.bindingName), after.bindings)));
+    const lost = changes.filter((_, i) => isLost[i]);
+    if (lost.length === 0) return reported;
+    if (reapplied++ >= REAPPLY_ROUNDS) {
+      const error = new Error(
+        `Worker "${scriptName}": another writer wrote back a binding list without this deployment's change to ${lost.map((c) => `"${c.bindingName}"`).join(", ")} ${REAPPLY_ROUNDS + 1} times in a row (for example a deploy or another stack writing the same Worker), so it is not on the Worker now. Run \`pulumi up\` again once the other writer is done; nothing else was changed.`,
+      );
+      return reported.map((o, i) => (isLost[i] ? { ok: false, error } : o));
     }
   }
 }

@@ -8,7 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as view from "./account-view";
 import * as usage from "./usage";
-import { resolveSettings, type Settings } from "./config";
+import { accountIdFor, resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
 import { claim, plannedStoreId } from "./deployment-memory";
 import {
@@ -26,7 +26,10 @@ import {
   type CheckFailure,
 } from "./rules";
 import { STORE_BINDING } from "../api/workers";
-import { checkSecret, describe, isSame, writeBinding } from "./worker-secret-binding";
+import { checkSecret, describe, expectWrite, isSame, settleWrite, writeBinding } from "./worker-secret-binding";
+
+/** How this resource is known among a Worker's coming writes (binding resources use their binding's name). */
+const ALL_BINDINGS = "*WorkerSecretBindings";
 
 /** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
 type ProgramInputs = Record<string, unknown>;
@@ -72,6 +75,7 @@ export async function check(olds: Partial<BindingsState>, news: ProgramInputs): 
     try {
       const settings = checkedSettings(accountId);
       for (const bindingName of Object.keys(bindings)) usage.declare(settings.accountId, scriptName, bindingName);
+      expectWrite(settings.accountId, scriptName, ALL_BINDINGS);
       await checkWorker(settings, olds, scriptName, storeId, bindings, failures);
       if (storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined) {
         failures.push(missingStore(storeId, settings.accountId));
@@ -127,6 +131,7 @@ export async function diff(_id: string, olds: BindingsState, news: BindingsInput
     news.storeId !== olds.storeId ||
     JSON.stringify(sorted(news.bindings)) !== JSON.stringify(sorted(olds.bindings)) ||
     (await drifted(news));
+  if (!changes) settleWrite(accountIdFor(news.accountId ?? olds.accountId), news.scriptName, ALL_BINDINGS);
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
@@ -169,11 +174,12 @@ async function writeAll(
   previous: Record<string, string> = {},
 ): Promise<boolean[]> {
   const sets = Object.entries(next).map(([bindingName, secretName]) =>
-    writeBinding(settings, { scriptName, bindingName }, { type: STORE_BINDING, name: bindingName, store_id: storeId, secret_name: secretName }),
+    writeBinding(settings, { scriptName, bindingName }, { type: STORE_BINDING, name: bindingName, store_id: storeId, secret_name: secretName }, ALL_BINDINGS),
   );
   const removals = Object.keys(previous)
     .filter((name) => !(name in next))
-    .map((bindingName) => writeBinding(settings, { scriptName, bindingName }, undefined));
+    .map((bindingName) => writeBinding(settings, { scriptName, bindingName }, undefined, ALL_BINDINGS));
+  settleWrite(settings.accountId, scriptName, ALL_BINDINGS); // also when there is nothing to write
   return Promise.all([...sets, ...removals]);
 }
 

@@ -27,7 +27,7 @@
  * Prints Markdown tables to stdout; `--json FILE` also writes every number to FILE.
  * Numbers, not assertions: tests never assert timings.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -65,6 +65,8 @@ interface Row {
   rateLimited: number;
   /** Peak resident memory (VmHWM) of the dynamic provider process, MiB; 0 if none was seen. */
   providerPeakMiB: number;
+  /** CPU time (user + system) of the dynamic provider process, seconds, as last sampled: less noisy than wall time on a busy machine. */
+  providerCpuSeconds: number;
   /** The CLI's first error line when the step failed. */
   failed?: string;
 }
@@ -128,6 +130,8 @@ function parseArgs(argv: string[]): Options {
  */
 class ProviderPeak {
   private peakKiB = 0;
+  /** Per provider pid, its last sampled utime + stime in clock ticks. */
+  private readonly cpuTicks = new Map<number, number>();
   private cliPid: number | undefined;
   private readonly timer = setInterval(() => this.sample(), 100);
 
@@ -135,23 +139,27 @@ class ProviderPeak {
     this.cliPid = pid;
   }
 
-  stop(): number {
+  stop(): { peakMiB: number; cpuSeconds: number } {
     this.sample();
     clearInterval(this.timer);
-    return Math.round(this.peakKiB / 1024);
+    const ticks = [...this.cpuTicks.values()].reduce((a, b) => a + b, 0);
+    return { peakMiB: Math.round(this.peakKiB / 1024), cpuSeconds: ticks / CLOCK_TICKS };
   }
 
   private sample(): void {
     if (this.cliPid === undefined || !fs.existsSync("/proc")) return;
     const parents = new Map<number, number>();
+    const cpu = new Map<number, number>();
     const providers: number[] = [];
     for (const entry of fs.readdirSync("/proc")) {
       if (!/^\d+$/.test(entry)) continue;
       try {
         const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
         // "pid (comm) state ppid …": comm may hold spaces and parentheses, so split after the last ")".
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        parents.set(Number(entry), ppid);
+        // After it: state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime stime.
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        parents.set(Number(entry), Number(fields[1]));
+        cpu.set(Number(entry), Number(fields[11] ?? 0) + Number(fields[12] ?? 0));
         if (fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("dynamic-provider")) providers.push(Number(entry));
       } catch {
         // the process ended between the listing and the read
@@ -161,6 +169,7 @@ class ProviderPeak {
       let p: number | undefined = pid;
       for (let depth = 0; p !== undefined && p > 1 && p !== this.cliPid && depth < 16; depth++) p = parents.get(p);
       if (p !== this.cliPid) continue;
+      this.cpuTicks.set(pid, Math.max(this.cpuTicks.get(pid) ?? 0, cpu.get(pid) ?? 0));
       try {
         const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
         if (hwm) this.peakKiB = Math.max(this.peakKiB, Number(hwm[1]));
@@ -170,6 +179,15 @@ class ProviderPeak {
     }
   }
 }
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (`getconf CLK_TCK`, 100 on Linux). */
+const CLOCK_TICKS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
 
 interface StepSpec {
   step: string;
@@ -228,7 +246,7 @@ async function runProgram(o: Options, program: Program, shape: Shape, parallel: 
       const peak = new ProviderPeak();
       stack.onSpawn = (child) => peak.setCli(child.pid);
       const result = await stack.run([...args, ...extra]).finally(() => (stack.onSpawn = undefined));
-      const providerPeakMiB = peak.stop();
+      const { peakMiB: providerPeakMiB, cpuSeconds: providerCpuSeconds } = peak.stop();
       const failed = result.code === 0 ? undefined : (/error: (.*)/.exec(result.stdout + result.stderr)?.[1] ?? `exit ${result.code}`).slice(0, 200);
       const requests = emu ? (await requestLog(emu)).slice(before) : [];
       const writes = requests.filter((r) => r.method !== "GET").length;
@@ -256,6 +274,7 @@ async function runProgram(o: Options, program: Program, shape: Shape, parallel: 
         writes,
         rateLimited: requests.filter((r) => r.status === 429).length,
         providerPeakMiB,
+        providerCpuSeconds,
         ...(failed ? { failed } : {}),
       });
       if (process.env.BENCH_PROGRESS)
@@ -342,6 +361,9 @@ interface Comparison {
   secondsRatio?: number;
   oursPeakMiB: number;
   floorPeakMiB?: number;
+  oursCpuSeconds: number;
+  floorCpuSeconds?: number;
+  cpuRatio?: number;
   memoryRatio?: number;
 }
 
@@ -352,12 +374,15 @@ function compare(ours: Row[], floor: Row[]): { steps: Comparison[]; peak: { ours
       step: r.step,
       oursSeconds: r.seconds,
       oursPeakMiB: r.providerPeakMiB,
+      oursCpuSeconds: r.providerCpuSeconds,
       ...(f
         ? {
             floorSeconds: f.seconds,
             secondsRatio: ratio(r.seconds, f.seconds),
             floorPeakMiB: f.providerPeakMiB,
             memoryRatio: ratio(r.providerPeakMiB, f.providerPeakMiB),
+            floorCpuSeconds: f.providerCpuSeconds,
+            cpuRatio: ratio(r.providerCpuSeconds, f.providerCpuSeconds),
           }
         : {}),
     };
@@ -371,13 +396,13 @@ function table(o: Options, shape: Shape, ours: Row[], floor: Row[], cmp: ReturnT
   const lines = [
     `### ${shape}: ${shape === "per-binding" ? `one WorkerSecretBinding per binding` : `one WorkerSecretBindings per Worker`} (${resourceCount(o, shape)} resources)`,
     "",
-    "| step | requests | reads | writes | 429s | seconds | floor s | × floor | provider MiB | floor MiB | × floor |",
-    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    "| step | requests | reads | writes | 429s | seconds | floor s | × floor | provider MiB | floor MiB | × floor | provider CPU s | floor CPU s | × floor |",
+    "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
   ];
   for (const [i, r] of ours.entries()) {
     const c = cmp.steps[i];
     lines.push(
-      `| ${r.step}${r.failed ? ` **FAILED: ${r.failed.replace(/\|/g, "\\|")}**` : ""} | ${r.requests} | ${r.reads} | ${r.writes} | ${r.rateLimited} | ${fmt(r.seconds)} | ${fmt(c?.floorSeconds)} | ${fmt(c?.secondsRatio)} | ${r.providerPeakMiB} | ${c?.floorPeakMiB ?? "–"} | ${fmt(c?.memoryRatio)} |`,
+      `| ${r.step}${r.failed ? ` **FAILED: ${r.failed.replace(/\|/g, "\\|")}**` : ""} | ${r.requests} | ${r.reads} | ${r.writes} | ${r.rateLimited} | ${fmt(r.seconds)} | ${fmt(c?.floorSeconds)} | ${fmt(c?.secondsRatio)} | ${r.providerPeakMiB} | ${c?.floorPeakMiB ?? "–"} | ${fmt(c?.memoryRatio)} | ${fmt(r.providerCpuSeconds)} | ${fmt(c?.floorCpuSeconds)} | ${fmt(c?.cpuRatio)} |`,
     );
   }
   const floorFailed = floor.filter((r) => r.failed);
@@ -404,7 +429,7 @@ async function main(): Promise<void> {
     `- engine floor: ${o.floor ? "scripts/bench-floor, the same resource graph with a no-op dynamic provider" : "off (--no-floor)"}`,
     `- machine: ${os.cpus().length} CPUs, node ${process.version}`,
     "",
-    "Seconds: wall time of the CLI command. Reads: GET requests; writes: every other method. Provider MiB: peak resident memory (VmHWM) of the dynamic provider process.",
+    "Seconds: wall time of the CLI command. Reads: GET requests; writes: every other method. Provider MiB: peak resident memory (VmHWM) of the dynamic provider process; provider CPU s: its user + system CPU time.",
     "",
   ].join("\n");
   console.log(header);

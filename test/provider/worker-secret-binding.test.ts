@@ -20,22 +20,28 @@ describe("WorkerSecretBinding through the real dynamic provider host", () => {
   const binding = (name: string) => new Managed(rig, "WorkerSecretBinding", name);
 
   beforeAll(async () => {
+    storeId = "5f3c0a9e1b2d4c6e8f0a1b2c3d4e5f60";
+    // Seeded secrets are active at once; one made through the API is pending for a while, and a
+    // Worker deploy that binds it would be refused (that is tested in test/cli/pending.test.ts).
     rig = await Rig.start({
       emulator: {
         tokens: [
           { token: "edit-token-binding-tests-000000000000000", permission: "edit" },
           { token: "read-token-binding-tests-000000000000000", permission: "read" },
         ],
-        seed: { stores: [{ name: "default_secrets_store" }] },
+        seed: {
+          stores: [{ name: "default_secrets_store", id: storeId }],
+          secrets: [
+            { store: "default_secrets_store", name: "stripe_api_key", value: STRIPE, scopes: ["workers"] },
+            { store: "default_secrets_store", name: "stripe_api_key_v2", value: STRIPE_NEW, scopes: ["workers"] },
+            { store: "default_secrets_store", name: "legacy_key", value: "legacy-store-value", scopes: ["workers"] },
+            { store: "default_secrets_store", name: "gateway_only", value: "gw", scopes: ["ai_gateway"] },
+          ],
+          // A Worker whose deploy was interrupted before any upload: Cloudflare answers 404 10222, "has no versions".
+          workers: [{ name: "half-deployed", noVersions: true }],
+        },
       },
     });
-    storeId = (await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores"))[0]!.id;
-    await rig.api("POST", `/secrets_store/stores/${storeId}/secrets`, [
-      { name: "stripe_api_key", value: STRIPE, scopes: ["workers"] },
-      { name: "stripe_api_key_v2", value: STRIPE_NEW, scopes: ["workers"] },
-      { name: "legacy_key", value: "legacy-store-value", scopes: ["workers"] },
-      { name: "gateway_only", value: "gw", scopes: ["ai_gateway"] },
-    ]);
     await rig.deployWorker(WORKER, [
       { type: "plain_text", name: "GREETING", text: "hello" },
       { type: "secret_text", name: "LEGACY_TOKEN", text: LEGACY },
@@ -105,6 +111,7 @@ describe("WorkerSecretBinding through the real dynamic provider host", () => {
       [{ bindingName: "stripe-key" }, "bindingName", /not a JavaScript identifier.*for example "STRIPE_KEY"/],
       [{ bindingName: "1KEY" }, "bindingName", /not a JavaScript identifier/],
       [{ scriptName: "no-such-worker" }, "scriptName", /Worker "no-such-worker" does not exist.*Deploy it first/],
+      [{ scriptName: "half-deployed" }, "scriptName", /Worker "half-deployed" does not exist.*Deploy it first/],
       [{ bindingName: "GREETING" }, "bindingName", /already has a binding named "GREETING" \(plain_text\).*another `bindingName`/],
       [{ secretName: "missing_secret" }, "secretName", /does not exist in store.*no StoreSecret in this deployment creates it/],
       [{ secretName: "gateway_only" }, "secretName", /`workers` scope.*\[ai_gateway\].*Add "workers"/],

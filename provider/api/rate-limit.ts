@@ -23,6 +23,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const RECOVERY_PER_WINDOW = 0.1;
 
 /**
+ * The least share of the budget 429s lower the rate to: a quarter, so up to four processes on one
+ * token together fit it at their floor, and a run of injected or unrelated 429s (three in a row on
+ * every write) never slows a process to a request per window; beyond that, `Retry-After` paces it.
+ */
+export const MIN_SHARE = 0.25;
+
+/**
  * A sliding-window limiter with a shared pause and AIMD pacing. Other processes may use the same
  * token (Cloudflare counts per user), so a 429 can come while this process is within its budget:
  * then the number of requests this process allows itself per window halves (multiplicative
@@ -73,7 +80,7 @@ export class RateLimiter {
    */
   throttled(sentAt: number): void {
     if (sentAt <= this.lastDecrease) return;
-    this.allowed = Math.max(1, this.allowed / 2);
+    this.allowed = Math.max(this.budget.requests * MIN_SHARE, 1, this.allowed / 2);
     this.lastDecrease = Date.now();
   }
 

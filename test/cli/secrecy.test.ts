@@ -51,19 +51,22 @@ describe("no fingerprint or value outside ciphertext", () => {
     expect(await stack.outputs()).toMatchObject({ versions: { config: 2, env: 2, copy: 1 } });
 
     // What the README says the state holds: the input `value` a secret (ciphertext) whatever the
-    // source, none for a copy; the output `value` (decrypted) the word "written".
+    // source, none for a copy; the output `value` the word "written" (kept secret too: its input is).
     const shapeOf = async (showSecrets: boolean, side: "inputs" | "outputs") =>
       Object.fromEntries(
         ((await stack.export(showSecrets)).deployment.resources ?? [])
           .filter((r) => r.type.endsWith(":StoreSecret"))
           .map((r) => {
             const v = (r[side] as Record<string, unknown>).value as unknown;
-            const shown = v === undefined ? "none" : typeof v === "object" && v !== null && "ciphertext" in v ? "ciphertext" : v;
+            // A secret shows as its ciphertext, or decrypted (`--show-secrets`) as its plaintext.
+            const secret = typeof v === "object" && v !== null ? (v as { ciphertext?: string; plaintext?: string }) : undefined;
+            const shown =
+              v === undefined ? "none" : secret?.ciphertext !== undefined ? "ciphertext" : secret?.plaintext !== undefined ? `secret ${secret.plaintext}` : v;
             return [(r.outputs as Record<string, unknown>).name, shown];
           }),
       );
     expect(await shapeOf(false, "inputs")).toEqual({ pin_config: "ciphertext", pin_env: "ciphertext", pin_copy: "none" });
-    expect(await shapeOf(true, "outputs")).toEqual({ pin_config: "written", pin_env: "written", pin_copy: "none" });
+    expect(await shapeOf(true, "outputs")).toEqual({ pin_config: 'secret "written"', pin_env: 'secret "written"', pin_copy: "none" });
 
     const all = [PIN_CONFIG, PIN_ENV, PIN_CONFIG_2, PIN_ENV_2];
     expect(exposed(JSON.stringify(await stack.export(false)), all)).toEqual([]);

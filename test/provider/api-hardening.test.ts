@@ -270,4 +270,10 @@ describe("one token's budget across processes (AIMD)", () => {
     for (let i = 0; i < 10_000; i++) limiter.succeeded();
     expect(limiter.rate).toBe(100);
   });
+
+  it("429s in a row never lower the rate below a quarter of the budget", () => {
+    const limiter = new RateLimiter({ requests: 1200, windowMs: 300_000 });
+    for (let i = 0; i < 60; i++) limiter.throttled(Date.now() + i);
+    expect(limiter.rate).toBe(300);
+  });
 });

@@ -65,9 +65,13 @@ async function run(emu: RunningEmulator, programDir: string): Promise<boolean> {
     ok &&= passed;
     if (!passed) break;
     if (step.title.includes("rotation")) {
+      // Like Cloudflare, the emulator keeps a changed value `pending` for a while (1 to 1.5 s); the Worker reads the new one once it is active.
+      const waited = await untilActive(emu);
       const live = await emulatorFetch<{ sha256: string }>(emu, `/__emulator/accounts/${emu.accountId}/workers/scripts/${WORKER}/bindings/STRIPE_KEY/sha256`);
       const rotated = live.sha256 === sha256(ROTATED);
-      console.log(`→ ${rotated ? "✔" : "✘"} env.STRIPE_KEY in ${WORKER} now resolves to the new value`);
+      console.log(
+        `→ ${rotated ? "✔" : "✘"} env.STRIPE_KEY in ${WORKER} resolves to the new value once it is active (${(waited / 1000).toFixed(1)} s after the up)`,
+      );
       ok &&= rotated;
     }
     if (step.title === "refresh") exported = JSON.stringify(await stack.export(true));
@@ -84,6 +88,19 @@ async function run(emu: RunningEmulator, programDir: string): Promise<boolean> {
   console.log(`→ ${atRest.length ? "✘" : "✔"} backend files and Pulumi.dev.yaml: no token or value in plaintext (stack config is encrypted)`);
   console.log("  (the engine keeps the stack config, encrypted, as the default provider's inputs; examples/ci keeps values out of Pulumi with valueFrom)");
   return ok && inResources.length === 0 && atRest.length === 0 && exported !== "";
+}
+
+/** Waits until no secret of the account's store is `pending`; the milliseconds it waited. */
+async function untilActive(emu: RunningEmulator): Promise<number> {
+  const started = Date.now();
+  const base = `/client/v4/accounts/${emu.accountId}/secrets_store/stores`;
+  for (let i = 0; i < 300; i++) {
+    const [store] = (await emulatorFetch<{ result: Array<{ id: string }> }>(emu, base)).result;
+    const secrets = store ? (await emulatorFetch<{ result: Array<{ status: string }> }>(emu, `${base}/${store.id}/secrets?per_page=100`)).result : [];
+    if (secrets.every((s) => s.status === "active")) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return Date.now() - started;
 }
 
 async function main(): Promise<void> {

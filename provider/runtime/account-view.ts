@@ -137,6 +137,7 @@ export function worker(settings: Settings, scriptName: string): Promise<workersA
 /** A Worker's settings read now (for a read-modify-write); the cached copy becomes this read. */
 export function freshWorker(settings: Settings, scriptName: string): Promise<workersApi.ScriptSettings | undefined> {
   const key = workerKey(settings, scriptName);
+  validAt.delete(key);
   const read = ignoreNotFound(workersApi.getScriptSettings(settings.api, settings.accountId, scriptName));
   workers.set(key, read);
   read.catch(() => {
@@ -148,10 +149,37 @@ export function freshWorker(settings: Settings, scriptName: string): Promise<wor
 /** Records a Worker's settings as this process wrote them. */
 export function noteWorker(settings: Settings, scriptName: string, written: workersApi.ScriptSettings): void {
   workers.set(workerKey(settings, scriptName), Promise.resolve(written));
+  validAt.delete(workerKey(settings, scriptName));
 }
 
-/** The names of the account's Workers (listed once per deployment, or now when `fresh`). */
-export function scriptNames(settings: Settings, fresh = false): Promise<string[]> {
-  if (fresh) scripts.delete(settings.accountId);
+/**
+ * For a Worker whose settings {@link currentWorker} read right after a list of the account's
+ * Workers: that list's `etag` and `modified_on` of it (every change to a Worker moves them).
+ */
+const validAt = new Map<string, string>();
+const marker = (s: workersApi.Script) => `${String(s.etag ?? "")}|${String(s.modified_on ?? "")}`;
+
+/**
+ * The account's Workers listed now, each with its settings as they are now: read again unless the
+ * list shows the Worker unchanged since its settings were last read this way. One list, plus one
+ * read per Worker that changed (all of them the first time), for a step that must not rely on an
+ * earlier read.
+ */
+export async function currentWorkers(settings: Settings): Promise<Array<{ scriptName: string; script: workersApi.ScriptSettings | undefined }>> {
+  const listed = await workersApi.listScripts(settings.api, settings.accountId);
+  scripts.set(settings.accountId, Promise.resolve(listed.map((s) => s.id)));
+  return Promise.all(
+    listed.map(async (s) => {
+      const key = workerKey(settings, s.id);
+      const cached = validAt.get(key) === marker(s) ? workers.get(key) : undefined;
+      const script = await (cached ?? freshWorker(settings, s.id));
+      if (!cached) validAt.set(key, marker(s));
+      return { scriptName: s.id, script };
+    }),
+  );
+}
+
+/** The names of the account's Workers (listed once per deployment). */
+export function scriptNames(settings: Settings): Promise<string[]> {
   return memo(scripts, settings.accountId, async () => (await workersApi.listScripts(settings.api, settings.accountId)).map((s) => s.id));
 }

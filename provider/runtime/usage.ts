@@ -29,13 +29,13 @@ export function declare(accountId: string, scriptName: unknown, bindingName: unk
 
 /**
  * Every store binding, on any Worker of the account, to one of `secretNames` in the store. `fresh`:
- * the Workers are listed and read now, not as this deployment first read them (a destructive step
- * relies on it: another writer may have bound the secret since).
+ * the Workers are listed now, and each that changed since it was last read is read again (a
+ * destructive step relies on it: another writer may have bound the secret since).
  */
 export async function usesOf(settings: Settings, storeId: string, secretNames: string[], fresh = false): Promise<Use[]> {
-  const names = await view.scriptNames(settings, fresh);
-  const read = fresh ? view.freshWorker : view.worker;
-  const scripts = await Promise.all(names.map(async (scriptName) => ({ scriptName, script: await read(settings, scriptName) })));
+  const scripts = fresh
+    ? await view.currentWorkers(settings)
+    : await Promise.all((await view.scriptNames(settings)).map(async (scriptName) => ({ scriptName, script: await view.worker(settings, scriptName) })));
   const uses: Use[] = [];
   for (const { scriptName, script } of scripts) {
     for (const b of script?.bindings ?? []) {

@@ -86,6 +86,7 @@ describe("every example through the real pulumi CLI against the emulator", () =>
     const rotated = await stack.requestsDuring(() => stack.up());
     expect(changes(rotated.result)).toEqual(["update db-password"]);
     expect(rotated.writes.map((r) => r.method)).toEqual(["PATCH"]);
+    await stack.settled();
     for (const [w, b] of bound) expect(await stack.bindingSha256(w, b)).toBe(sha256("pg-shared-password-2"));
     expect((await stack.destroy()).ok).toBe(true);
     expect(await stack.secrets()).toEqual([]);
@@ -106,6 +107,7 @@ describe("every example through the real pulumi CLI against the emulator", () =>
     expect(preview.stdout).toMatch(/valueVersion\s*:\s*1 => 2/);
     const up = await stack.pulumi.run(["up", "--yes", "--diff"], { env });
     expect(up.code).toBe(0);
+    await stack.settled();
     expect(await stack.bindingSha256("webhooks", "WEBHOOK_SECRET")).toBe(sha256(second));
 
     expect(await stack.leaked([first, second, stack.emu.token], ...runs, preview, up)).toEqual([]);

@@ -20,18 +20,12 @@ describe("secrets that are pending for a while are bound once active, in every f
   let stack: CliStack;
   afterEach(() => stack?.close());
 
-  /** Waits until no secret of the store is pending (the emulator's window is jittered up to 1.5×). */
-  const settled = async () => {
-    for (let i = 0; i < 200 && (await stack.secrets()).some((s) => (s as { status?: string }).status !== "active"); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
   const shaOfSecret = async (name: string) => {
     const secret = (await stack.secrets()).find((s) => s.name === name);
     return secret && stack.secretSha256(secret.id);
   };
   const expectBindings = async (apiName: string, api: string, previous: string, copy: string) => {
-    await settled();
+    await stack.settled();
     expect(await stack.bindingSha256("api-worker", "API_KEY")).toBe(sha256(api));
     expect(await shaOfSecret(apiName)).toBe(sha256(api));
     expect(await stack.bindingSha256("api-worker", "API_KEY_PREVIOUS")).toBe(sha256(previous));
@@ -95,7 +89,7 @@ describe("secrets that are pending for a while are bound once active, in every f
       expect((await stack.bindings(outputs.scriptName)).map((b) => b.name)).toContain(outputs.bindingName);
     }
 
-    await settled();
+    await stack.settled();
     const finished = await stack.up();
     expect(errors(finished)).toBe("");
     await expectBindings("api_key", A, A, A);

@@ -119,10 +119,21 @@ export class CliStack {
   }
 
   /** The secrets of the account's first store. */
-  async secrets(): Promise<Array<{ id: string; name: string; comment: string; scopes: string[] }>> {
+  async secrets(): Promise<Array<{ id: string; name: string; comment: string; scopes: string[]; status: string }>> {
     const [store] = await this.stores();
     if (!store) return [];
     return (await this.hook(`/client/v4/accounts/${this.emu.accountId}/secrets_store/stores/${store.id}/secrets?per_page=100`)).result;
+  }
+
+  /**
+   * Waits until no secret of the account's first store is `pending` (the emulator, like Cloudflare,
+   * keeps a new or changed secret pending for a while, and a Worker reads a changed value only once
+   * it is active).
+   */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 300 && (await this.secrets()).some((s) => s.status !== "active"); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   outputs(): Promise<Record<string, unknown>> {

@@ -20,15 +20,9 @@ const isSecretDelete = (r: { method: string; path: string }) => r.method === "DE
 describe("usage index and safety rails, with Workers deployed by wrangler", () => {
   let stack: CliStack;
   let home: string;
-  /** Until no secret is pending: Cloudflare refuses to bind a pending one, and Workers read a changed value only once it is active. */
-  const settled = async () => {
-    for (let i = 0; i < 200 && (await stack.secrets()).some((s) => (s as { status?: string }).status !== "active"); i++) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  };
   // A deploy script run right after `pulumi up` waits for the secrets it binds to be active, as wrangler users must.
   const deploy = async (name: string, secrets: StoreSecretEntry[]) => {
-    await settled();
+    await stack.settled();
     return deployWorker(stack.emu, home, path.join(home, name), name, secrets);
   };
   const binding = (binding: string, secretName: string): StoreSecretEntry => ({ binding, store_id: STORE, secret_name: secretName });
@@ -148,7 +142,7 @@ describe("usage index and safety rails, with Workers deployed by wrangler", () =
       expect(result.ok).toBe(true);
       expect(gaps).toEqual([]);
       expect(samples).toBeGreaterThan(20);
-      await settled();
+      await stack.settled();
       expect(await resolves("api-worker", "BILLING")).toBe(sha256(value));
       expect(await resolves("api-worker", "BILLING_PREVIOUS")).toBe(sha256(previous));
     }

@@ -34,12 +34,6 @@ async function stillPending(settings: Settings, refs: SecretRef[]): Promise<Secr
   return refs.filter((_, i) => known[i]?.status === "pending");
 }
 
-/** The refs whose secret this deployment does not know to exist (as last listed or written). */
-export async function missingAmong(settings: Settings, refs: SecretRef[]): Promise<SecretRef[]> {
-  const known = await Promise.all(refs.map((r) => view.knownSecret(settings, r.storeId, r.name)));
-  return refs.filter((_, i) => known[i] === undefined || known[i]?.status === "deleted");
-}
-
 /**
  * Resolves once none of `refs` is pending, as far as this deployment can tell (`relistFirst`: list
  * their stores once before deciding, for secrets whose status is not known here), to whether it

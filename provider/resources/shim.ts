@@ -8,6 +8,16 @@ import type { ResourceKind } from "../runtime";
  * package also upgrades what refresh and destroy run for old state.
  */
 export function shimFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
+  // One object per kind: Pulumi serializes a dynamic provider once per object (its cache is keyed by
+  // the object), and serializing it again for each resource cost the program ~20 ms a resource.
+  const shim = shims.get(kind) ?? newShim(kind);
+  shims.set(kind, shim);
+  return shim;
+}
+
+const shims = new Map<ResourceKind, pulumi.dynamic.ResourceProvider>();
+
+function newShim(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   const runtime = () => require("pulumi-cloudflare-secrets-store/runtime");
   return {
     configure: async (req) => runtime().configure(req),

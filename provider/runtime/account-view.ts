@@ -134,22 +134,34 @@ export function worker(settings: Settings, scriptName: string): Promise<workersA
   return workers.get(workerKey(settings, scriptName)) ?? freshWorker(settings, scriptName);
 }
 
-/** A Worker's settings read now (for a read-modify-write); the cached copy becomes this read. */
-export function freshWorker(settings: Settings, scriptName: string): Promise<workersApi.ScriptSettings | undefined> {
+/**
+ * A Worker's settings read now (for a read-modify-write); the cached copy becomes this read. With
+ * `reuseWithinMs`, a read that came back less than that long ago serves instead: as current as a
+ * new one (a batch of binding changes starts right after the previous batch's check read).
+ */
+export function freshWorker(settings: Settings, scriptName: string, reuseWithinMs = 0): Promise<workersApi.ScriptSettings | undefined> {
   const key = workerKey(settings, scriptName);
+  const recent = workers.get(key);
+  if (recent && Date.now() - (readAt.get(key) ?? -Infinity) < reuseWithinMs) return recent;
   validAt.delete(key);
+  readAt.delete(key);
   const read = ignoreNotFound(workersApi.getScriptSettings(settings.api, settings.accountId, scriptName));
   workers.set(key, read);
-  read.catch(() => {
-    if (workers.get(key) === read) workers.delete(key);
-  });
+  void read.then(
+    () => workers.get(key) === read && readAt.set(key, Date.now()),
+    () => workers.get(key) === read && workers.delete(key),
+  );
   return read;
 }
+
+/** When each Worker's cached settings came back from a fresh read. */
+const readAt = new Map<string, number>();
 
 /** Records a Worker's settings as this process wrote them. */
 export function noteWorker(settings: Settings, scriptName: string, written: workersApi.ScriptSettings): void {
   workers.set(workerKey(settings, scriptName), Promise.resolve(written));
   validAt.delete(workerKey(settings, scriptName));
+  readAt.delete(workerKey(settings, scriptName));
 }
 
 /**

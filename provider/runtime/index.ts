@@ -9,6 +9,7 @@ import * as workerSecretBinding from "./worker-secret-binding";
 import * as workerSecretBindings from "./worker-secret-bindings";
 import { rememberStackConfig, type StackConfig } from "./config";
 import { scrubbed } from "./failures";
+import { noteCall } from "./activity";
 import { isClaimed, type ResourceKindName } from "./deployment-memory";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
@@ -34,15 +35,25 @@ interface KindHandlers<State> {
  * - no error leaves with a secret value in it (see {@link scrubbed}).
  */
 const asProvider = <State, M extends KindHandlers<State>>(kind: ResourceKindName, m: M & KindHandlers<State>) => ({
-  check: scrubbed(m.check),
-  diff: scrubbed(m.diff),
-  create: scrubbed(m.create),
-  read: scrubbed(m.read),
-  update: scrubbed(m.update),
-  delete: scrubbed(async (id: string, props: State) => {
-    if (!isClaimed(kind, id)) await m.remove(id, props);
-  }),
+  check: scrubbed(called(m.check)),
+  diff: scrubbed(called(m.diff)),
+  create: scrubbed(called(m.create)),
+  read: scrubbed(called(m.read)),
+  update: scrubbed(called(m.update)),
+  delete: scrubbed(
+    called(async (id: string, props: State) => {
+      if (!isClaimed(kind, id)) await m.remove(id, props);
+    }),
+  ),
 });
+
+/** `fn`, noting each call as the engine's (batches are held while the engine keeps calling). */
+const called =
+  <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+  (...args: A): Promise<R> => {
+    noteCall();
+    return fn(...args);
+  };
 
 /** One provider per resource kind, keyed by the kind the shims name. */
 export const providers = {

@@ -6,6 +6,7 @@
 import * as api from "../api/secrets-store";
 import { CloudflareApiError } from "../api/error";
 import { forgetSecret, noteSecret } from "./account-view";
+import { engineBusy } from "./activity";
 import { Batcher, outcome, type NonEmpty, type Outcome } from "./batch";
 import type { Settings } from "./config";
 import * as usage from "./usage";
@@ -30,18 +31,27 @@ export interface DeleteGuard {
 }
 
 /**
- * A create or delete waits until none has joined it for 100 ms (the engine readies steps one check
- * at a time), at most 1 s; those that arrive while a request is out go together in the next one.
+ * A create or delete waits while the engine keeps calling this provider (see {@link engineBusy}),
+ * at most 5 s; those that arrive while a request is out go together in the next one.
  */
-const TIMING = { windowMs: 100, maxWaitMs: 1000, serial: true };
+const TIMING = { windowMs: 100, maxWaitMs: 5000, serial: true, holdWhile: engineBusy };
 
 const creates = new Batcher<CreateItem, api.Secret>((_key, items) => createBatch(items), { maxItems: api.MAX_SECRETS_PER_CREATE, ...TIMING });
 const deletes = new Batcher<DeleteItem, void>((_key, items) => deleteBatch(items), { maxItems: 100, ...TIMING });
 
 /** Creates a secret, in one request with the other creates of this moment in the same store. */
 export function createSecret(settings: Settings, storeId: string, secret: api.NewSecret): Promise<api.Secret> {
-  return creates.add(`${settings.accountId}/${storeId}`, { settings, storeId, secret });
+  creating++;
+  const created = creates.add(`${settings.accountId}/${storeId}`, { settings, storeId, secret });
+  void created.then(done, done);
+  return created;
 }
+
+let creating = 0;
+const done = () => void creating--;
+
+/** Whether a secret create is queued or under way: once it is done, the engine has more steps to send (its dependents). */
+export const creatingSecrets = (): boolean => creating > 0;
 
 /**
  * Deletes a secret (one already gone counts as deleted), with the other deletes of this moment.

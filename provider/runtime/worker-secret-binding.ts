@@ -6,11 +6,13 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as workersApi from "../api/workers";
 import { STORE_BINDING } from "../api/workers";
-import { accountIdFor, resolveSettings, type Settings } from "./config";
+import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
 import { claim, plannedSecret, plannedStoreId } from "./deployment-memory";
 import * as view from "./account-view";
 import * as usage from "./usage";
+import { engineBusy } from "./activity";
+import { creatingSecrets } from "./secret-batches";
 import { Batcher, type NonEmpty, type Outcome } from "./batch";
 import * as pending from "./pending";
 import {
@@ -88,7 +90,6 @@ export async function check(olds: Partial<BindingState>, news: ProgramInputs): P
     try {
       const settings = checkedSettings(accountId);
       usage.declare(settings.accountId, scriptName, bindingName);
-      if (scriptName !== undefined && bindingName !== undefined) expectWrite(settings.accountId, scriptName, bindingName);
       if (scriptName !== undefined && bindingName !== undefined) await checkWorker(settings, olds, { scriptName, bindingName, storeId, secretName }, failures);
       const missing = storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined;
       if (missing) failures.push(missingStore(storeId, settings.accountId));
@@ -157,7 +158,6 @@ export async function diff(_id: string, olds: BindingState, news: BindingInputs)
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
   if (news.bindingName !== olds.bindingName) replaces.push("bindingName");
   const changes = replaces.length > 0 || news.storeId !== olds.storeId || news.secretName !== olds.secretName || (await drifted(news));
-  if (!changes) settleWrite(accountIdFor(news.accountId ?? olds.accountId), news.scriptName, news.bindingName);
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
@@ -196,48 +196,27 @@ interface BindingChange {
 }
 
 /**
- * The binding changes for one Worker that are pending at the same moment are applied together: one
- * fresh read of its settings, then one `PATCH` with all of them (the list is replaced whole, so
- * every other binding is sent back as it is). Batches for one Worker run one after another.
+ * The binding changes for one Worker are applied together: one fresh read of its settings, then one
+ * `PATCH` with all of them (the list is replaced whole, so every other binding is sent back as it
+ * is). A Worker's batch is held while more binding steps may be on their way: while the engine
+ * keeps calling this provider (see {@link engineBusy}), and while secrets are being created (their
+ * bindings follow); at most 10 s. Batches for one Worker run one after another.
  */
 const bindingChanges = new Batcher<BindingChange, boolean>((_key, changes) => applyBindingChanges(changes), {
   maxItems: 1000,
   windowMs: 150,
-  maxWaitMs: 3000,
+  maxWaitMs: 10_000,
   serial: true,
-  holdWhile: (key) => (coming.get(key)?.size ?? 0) > 0,
+  holdWhile: () => engineBusy() || creatingSecrets(),
 });
-
-/**
- * The binding resources of this deployment that were checked and may still write, per Worker: the
- * engine runs a resource's check right before its diff and its create or update, one step after
- * another, so a Worker's batch waits for them (within the batcher's bound) instead of going out
- * with the first one. A diff with no change, or the write itself, settles a resource.
- */
-const coming = new Map<string, Set<string>>();
-const workerKey = (accountId: string, scriptName: string) => `${accountId}/${scriptName}`;
-
-/** Records that the binding resource `resource` (checked just now) may write Worker `scriptName`'s bindings. */
-export function expectWrite(accountId: string, scriptName: string, resource: string): void {
-  const key = workerKey(accountId, scriptName);
-  coming.set(key, (coming.get(key) ?? new Set()).add(resource));
-}
-
-/** Records that `resource` has written (or will not write) Worker `scriptName`'s bindings. */
-export function settleWrite(accountId: string | undefined, scriptName: unknown, resource: string): void {
-  if (accountId === undefined || typeof scriptName !== "string") return;
-  coming.get(workerKey(accountId, scriptName))?.delete(resource);
-}
 
 /**
  * Sets or removes one binding, merged with every other change to the same Worker at this moment.
  * Only a `secrets_store_secret` binding of that name is replaced or removed; any other kind is left
  * alone. Resolves to whether such a binding was there before.
  */
-export function writeBinding(settings: Settings, p: BindingRef, next: Binding | undefined, resource = p.bindingName): Promise<boolean> {
-  const written = bindingChanges.add(workerKey(settings.accountId, p.scriptName), { settings, scriptName: p.scriptName, bindingName: p.bindingName, next });
-  settleWrite(settings.accountId, p.scriptName, resource);
-  return written;
+export function writeBinding(settings: Settings, p: BindingRef, next: Binding | undefined): Promise<boolean> {
+  return bindingChanges.add(`${settings.accountId}/${p.scriptName}`, { settings, scriptName: p.scriptName, bindingName: p.bindingName, next });
 }
 
 /** The secrets the store bindings among `bindings` name. */
@@ -251,6 +230,8 @@ function secretsNamedBy(bindings: Binding[]): pending.SecretRef[] {
 const REFUSED_RETRIES = 2;
 /** Times one batch re-applies what another writer's stale list dropped. */
 const REAPPLY_ROUNDS = 3;
+/** How recent a read of the Worker a batch takes as its fresh read: the previous batch's check read, not older. */
+const REUSE_READ_MS = 100;
 /** How long after its write a batch reads the Worker again: longer than another writer's read-to-write gap. */
 const verifyDelayMs = () => 300 + Math.random() * 300;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -282,8 +263,9 @@ async function applyBindingChanges(changes: NonEmpty<BindingChange>): Promise<Ar
   const removed = new Map<string, Binding>();
   let refused = 0;
   let reapplied = 0;
-  for (;;) {
-    const script = await view.freshWorker(settings, scriptName);
+  for (let round = 0; ; round++) {
+    // The first read may be the previous batch's check read of this Worker, if it is that recent.
+    const script = await view.freshWorker(settings, scriptName, round === 0 ? REUSE_READ_MS : 0);
     if (!script) {
       // A Worker already gone has no binding to remove.
       return changes.map((c) =>

@@ -8,7 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as view from "./account-view";
 import * as usage from "./usage";
-import { accountIdFor, resolveSettings, type Settings } from "./config";
+import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
 import { claim, plannedStoreId } from "./deployment-memory";
 import {
@@ -26,10 +26,7 @@ import {
   type CheckFailure,
 } from "./rules";
 import { STORE_BINDING } from "../api/workers";
-import { checkSecret, describe, expectWrite, isSame, settleWrite, writeBinding } from "./worker-secret-binding";
-
-/** How this resource is known among a Worker's coming writes (binding resources use their binding's name). */
-const ALL_BINDINGS = "*WorkerSecretBindings";
+import { checkSecret, describe, isSame, writeBinding } from "./worker-secret-binding";
 
 /** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
 type ProgramInputs = Record<string, unknown>;
@@ -75,7 +72,6 @@ export async function check(olds: Partial<BindingsState>, news: ProgramInputs): 
     try {
       const settings = checkedSettings(accountId);
       for (const bindingName of Object.keys(bindings)) usage.declare(settings.accountId, scriptName, bindingName);
-      expectWrite(settings.accountId, scriptName, ALL_BINDINGS);
       await checkWorker(settings, olds, scriptName, storeId, bindings, failures);
       if (storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined) {
         failures.push(missingStore(storeId, settings.accountId));
@@ -131,7 +127,6 @@ export async function diff(_id: string, olds: BindingsState, news: BindingsInput
     news.storeId !== olds.storeId ||
     JSON.stringify(sorted(news.bindings)) !== JSON.stringify(sorted(olds.bindings)) ||
     (await drifted(news));
-  if (!changes) settleWrite(accountIdFor(news.accountId ?? olds.accountId), news.scriptName, ALL_BINDINGS);
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
@@ -174,12 +169,11 @@ async function writeAll(
   previous: Record<string, string> = {},
 ): Promise<boolean[]> {
   const sets = Object.entries(next).map(([bindingName, secretName]) =>
-    writeBinding(settings, { scriptName, bindingName }, { type: STORE_BINDING, name: bindingName, store_id: storeId, secret_name: secretName }, ALL_BINDINGS),
+    writeBinding(settings, { scriptName, bindingName }, { type: STORE_BINDING, name: bindingName, store_id: storeId, secret_name: secretName }),
   );
   const removals = Object.keys(previous)
     .filter((name) => !(name in next))
-    .map((bindingName) => writeBinding(settings, { scriptName, bindingName }, undefined, ALL_BINDINGS));
-  settleWrite(settings.accountId, scriptName, ALL_BINDINGS); // also when there is nothing to write
+    .map((bindingName) => writeBinding(settings, { scriptName, bindingName }, undefined));
   return Promise.all([...sets, ...removals]);
 }
 

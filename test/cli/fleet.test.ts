@@ -6,12 +6,13 @@
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorSeed, type RunningEmulator } from "../../emulator";
 import { emulatorFetch } from "../../tools/emulator-client";
 import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
-import { cliPath, findPulumi, tempDir } from "../../tools/pulumi-cli";
+import { cliPath, findPulumi } from "../../tools/pulumi-cli";
 import type { ResultsFile } from "../../examples/fleet/rotate";
 import { sha256 } from "../rig/bytes";
 import { PASSPHRASE } from "./stack";
@@ -47,7 +48,7 @@ describe("examples/fleet: rotate.ts over three accounts of one emulator", () => 
       ],
     });
     programDir = stageProgram(path.join(REPO_ROOT, "examples", "fleet"));
-    backendDir = tempDir("fleet-backend-");
+    backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-backend-"));
   });
 
   afterAll(async () => {

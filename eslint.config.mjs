@@ -1,5 +1,6 @@
-// ESLint flat config: ESLint's and typescript-eslint's recommended rules, plus the two type-aware
-// rules that catch a forgotten `await`. Layout is Prettier's (`.prettierrc.json`), not ESLint's.
+// ESLint flat config: ESLint's and typescript-eslint's recommended rules, the two type-aware rules
+// that catch a forgotten `await`, and no `!` assertions. Layout is Prettier's (`.prettierrc.json`),
+// not ESLint's.
 import js from "@eslint/js";
 import { defineConfig, globalIgnores } from "eslint/config";
 import globals from "globals";
@@ -16,6 +17,9 @@ export default defineConfig(
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", caughtErrors: "none" }],
       // The serialized provider shims require the installed package's runtime at call time, by design.
       "@typescript-eslint/no-require-imports": ["error", { allow: ["^pulumi-cloudflare-secrets-store/runtime$"] }],
+      // Check a possibly missing value (a guard, a default, destructuring with a default, a `NonEmpty`
+      // tuple, or in tests `must(value, what)` from test/must.ts) instead of asserting it with `!`.
+      "@typescript-eslint/no-non-null-assertion": "error",
     },
   },
   {

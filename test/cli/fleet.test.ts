@@ -16,6 +16,7 @@ import { cliPath, findPulumi } from "../../tools/pulumi-cli";
 import type { ResultsFile } from "../../examples/fleet/rotate";
 import { sha256 } from "../rig/bytes";
 import { PASSPHRASE } from "./stack";
+import { must } from "../must";
 
 const ACCOUNTS = ["f1eed000000000000000000000000001", "f1eed000000000000000000000000002", "f1eed000000000000000000000000003"];
 const [A, B, C] = ACCOUNTS as [string, string, string];
@@ -90,7 +91,7 @@ describe("examples/fleet: rotate.ts over three accounts of one emulator", () => 
   /** sha256 of the account's shared secret (the secret hook) and of what the Worker's binding yields now. */
   async function hashes(account: string): Promise<{ secret: string; binding: string }> {
     const [store] = await api<Array<{ id: string }>>(account, "/secrets_store/stores");
-    const secrets = await api<Array<{ id: string; name: string }>>(account, `/secrets_store/stores/${store!.id}/secrets`);
+    const secrets = await api<Array<{ id: string; name: string }>>(account, `/secrets_store/stores/${must(store, `a store in ${account}`).id}/secrets`);
     const secret = secrets.find((s) => s.name === "shared_api_key");
     if (!secret) throw new Error(`no shared_api_key in account ${account}`);
     const bySecret = await emulatorFetch<{ sha256: string }>(emu, `/__emulator/secrets/${secret.id}/sha256`);

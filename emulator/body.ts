@@ -50,8 +50,8 @@ export function parseJsonText(text: string, fail: (detail?: string) => ApiError)
 /** Why `value` (parsed JSON) may not be kept, or undefined. Iterative: deep input cannot overflow the stack. */
 export function jsonShapeProblem(value: unknown): string | undefined {
   const stack: Array<{ node: unknown; depth: number }> = [{ node: value, depth: 0 }];
-  while (stack.length) {
-    const { node, depth } = stack.pop()!;
+  for (let top = stack.pop(); top !== undefined; top = stack.pop()) {
+    const { node, depth } = top;
     if (typeof node !== "object" || node === null) continue;
     if (depth >= MAX_JSON_DEPTH) return `nested deeper than ${MAX_JSON_DEPTH} levels`;
     if (Array.isArray(node)) {
@@ -124,8 +124,8 @@ export async function formObject(form: FormData, name: string, rules: FormObject
       if (!key.startsWith(`${name}[`)) continue;
       const segments = bracketSegments(key);
       const problem = segments ? segmentsProblem(segments) : "unbalanced brackets";
-      if (problem) throw apiError(400, rules.invalidCode, `Malformed form field name "${key.slice(0, 200)}": ${problem}`);
-      const placed = assign(root, segments!, await entryText(value));
+      if (problem || !segments) throw apiError(400, rules.invalidCode, `Malformed form field name "${key.slice(0, 200)}": ${problem ?? "unbalanced brackets"}`);
+      const placed = assign(root, segments, await entryText(value));
       if (!placed) throw apiError(400, rules.invalidCode, `Malformed form field name "${key.slice(0, 200)}": an index may not leave a hole in its array`);
       found = true;
     }

@@ -84,9 +84,9 @@ type TokenList = NonNullable<EmulatorOptions["tokens"]>;
 
 /** One `TOKEN[:read|:edit|:workers]`; `where` names its source in errors. */
 function parseToken(raw: string, where: string): TokenList[number] {
-  const m = /^(.*?)(?::(read|edit|workers))?$/.exec(raw)!;
-  const token = m[1]!;
-  if (token === "" || /\s/.test(token)) throw new UsageError(`${where} takes TOKEN[:read|:edit|:workers] with a non-empty token without spaces`);
+  const m = /^(.*?)(?::(read|edit|workers))?$/.exec(raw);
+  const token = m?.[1] ?? "";
+  if (!m || token === "" || /\s/.test(token)) throw new UsageError(`${where} takes TOKEN[:read|:edit|:workers] with a non-empty token without spaces`);
   // Never repeat the token in the message: it is a secret.
   if (token.includes(":")) throw new UsageError(`${where} takes TOKEN[:read|:edit|:workers]: the permission after ":" must be read, edit or workers`);
   return { token, permission: (m[2] as "read" | "edit" | "workers" | undefined) ?? "edit" };
@@ -122,7 +122,8 @@ function parseArgs(argv: string[], env: NodeJS.ProcessEnv, sources: TokenSources
     return Number(raw);
   };
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
+    if (arg === undefined) break;
     if (arg === "--help" || arg === "-h") {
       process.stdout.write(USAGE);
       process.exit(0);

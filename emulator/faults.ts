@@ -60,7 +60,9 @@ export class FaultRules {
       } catch (err) {
         throw apiError(400, 1001, `Invalid path regex ${JSON.stringify(r.path)}: ${(err as Error).message}`);
       }
-      const m = MODE.exec(r.mode)!;
+      const m = MODE.exec(r.mode);
+      // The schema already checked `mode` against MODE; this keeps the type honest.
+      if (!m) throw apiError(400, 1001, `Invalid mode ${JSON.stringify(r.mode)}`);
       const kind = (m[2] !== undefined ? "delay" : m[1]) as FaultKind;
       return {
         method: r.method?.toUpperCase(),

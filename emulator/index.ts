@@ -344,6 +344,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
   }
   const tokens: TokenGrant[] = options.tokens?.map((t) => ({ ...t })) ?? [{ token: randomToken(), permission: "edit" }];
   checkTokens(tokens);
+  const [firstToken] = tokens;
+  if (!firstToken) throw new Error("tokens must hold at least one token");
   checkHookOptions(options);
   const hooksOn = options.hooks ?? true;
   const hookToken = options.hookToken ?? randomToken();
@@ -434,7 +436,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Runn
     origin,
     accountId: state.accountId,
     accountIds: accounts.ids(),
-    token: (tokens.find((t) => t.permission === "edit") ?? tokens[0]!).token,
+    token: (tokens.find((t) => t.permission === "edit") ?? firstToken).token,
     tokens: tokens.map((t) => ({ ...t })),
     hookToken: hooksOn ? hookToken : undefined,
     close: () =>

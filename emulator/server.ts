@@ -305,7 +305,7 @@ export class ApiServer {
       if (!m) continue;
       const params: Record<string, string> = {};
       try {
-        route.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1]!)));
+        route.names.forEach((name, i) => (params[name] = decodeURIComponent(m[i + 1] ?? "")));
       } catch {
         throw routeNotFound(apiPath);
       }
@@ -321,12 +321,12 @@ export class ApiServer {
     const authorization = headers.authorization;
     if (authorization !== undefined) {
       const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
-      if (!m) {
+      if (!m?.[1]) {
         throw new ApiError(400, [
           { code: 6003, message: "Invalid request headers", error_chain: [{ code: 6111, message: "Invalid format for Authorization header" }] },
         ]);
       }
-      return this.grant(m[1]!);
+      return this.grant(m[1]);
     }
     const key = headers["x-auth-key"];
     const email = headers["x-auth-email"];

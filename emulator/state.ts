@@ -236,7 +236,9 @@ export class EmulatorAccounts {
 
   /** The first account: the one `RunningEmulator.accountId` names. */
   get first(): EmulatorState {
-    return this.byId.values().next().value!;
+    const first = this.byId.values().next().value;
+    if (!first) throw new Error("an emulator serves at least one account");
+    return first;
   }
 
   /** The account ids, first one first. */

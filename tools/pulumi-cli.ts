@@ -6,7 +6,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -272,6 +271,3 @@ export interface ExportedResource {
 function failure(result: CliResult): Error {
   return new Error(`pulumi ${result.args.join(" ")} exited with ${result.code}\n${result.stdout}\n${result.stderr}`);
 }
-
-/** A fresh temporary directory (for a backend). */
-export const tempDir = (prefix: string): string => fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -210,7 +210,8 @@ export function createSecrets(state: EmulatorState, storeId: string, items: NewS
 export function duplicateSecret(state: EmulatorState, storeId: string, secretId: string, copy: Omit<NewSecret, "value">): SecretRecord {
   const source = requireSecret(state, storeId, secretId);
   const [created] = createSecrets(state, storeId, [{ name: copy.name, value: source.value, scopes: copy.scopes, comment: copy.comment }]);
-  return created!;
+  if (!created) throw new Error("createSecrets returned no secret for the one it was given");
+  return created;
 }
 
 /** Change a secret's value, scopes or comment (a rename is refused before this, at the wire). Nothing given: unchanged. */

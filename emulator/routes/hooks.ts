@@ -136,18 +136,19 @@ function route(deps: HookDeps, method: string, path: string, body: Buffer): Hand
 
   const secretHash = /^\/__emulator\/secrets\/([^/]+)\/sha256$/.exec(path);
   if (secretHash && method === "GET") {
-    const secret = deps.accounts.findSecret(decodeURIComponent(secretHash[1]!));
+    const [, id = ""] = secretHash;
+    const secret = deps.accounts.findSecret(decodeURIComponent(id));
     if (!secret) throw apiError(404, 1001, `secret_not_found: no secret with id ${secretHash[1]}`);
     return json({ sha256: sha256(secret.value) });
   }
 
   const bindingHash = /^\/__emulator\/accounts\/([^/]+)\/workers\/scripts\/([^/]+)\/bindings\/([^/]+)\/sha256$/.exec(path);
   if (bindingHash && method === "GET") {
-    const [, account, script, binding] = bindingHash.map((s) => decodeURIComponent(s));
-    const state = deps.accounts.get(account!);
+    const [, account = "", script = "", binding = ""] = bindingHash.map((s) => decodeURIComponent(s));
+    const state = deps.accounts.get(account);
     if (!state) throw apiError(404, 7003, `No account ${account} in this emulator (its accounts: ${deps.accounts.ids().join(", ")})`);
-    const worker = requireWorker(state, script!);
-    return json({ sha256: sha256(bindingValue(state, worker, binding!)) });
+    const worker = requireWorker(state, script);
+    return json({ sha256: sha256(bindingValue(state, worker, binding)) });
   }
 
   throw apiError(404, 7003, `No emulator hook ${method} ${path}`);

@@ -78,7 +78,8 @@ function createStore(ctx: RequestContext): HandlerResponse {
     );
   }
   const [store] = domain.createStores(ctx.state, [body.name]);
-  return ok(storeJson(ctx.state, store!));
+  if (!store) throw new Error("createStores returned no store for the one name it was given");
+  return ok(storeJson(ctx.state, store));
 }
 
 function getStore(ctx: RequestContext): HandlerResponse {

@@ -138,9 +138,11 @@ function createDeployment(ctx: RequestContext): HandlerResponse {
   const worker = requireWorker(ctx.state, pathParam(ctx, "script_name"));
   const total = body.versions.reduce((sum, v) => sum + v.percentage, 0);
   if (total !== 100) throw apiError(400, WORKERS_INVALID, `Invalid deployment: version percentages add up to ${total}, not 100`);
-  if (body.versions.length > 1)
-    throw apiError(400, WORKERS_INVALID, "The emulator deploys one version to 100% of traffic; gradual deployments are not emulated");
-  const versionId = body.versions[0]!.version_id;
+  const [only, ...more] = body.versions;
+  if (more.length > 0) throw apiError(400, WORKERS_INVALID, "The emulator deploys one version to 100% of traffic; gradual deployments are not emulated");
+  // Unreachable (an empty list adds up to 0, refused above); kept so the type says one version.
+  if (!only) throw apiError(400, WORKERS_INVALID, "Invalid deployment: no version to deploy");
+  const versionId = only.version_id;
   const pending = worker.pending_versions.find((v) => v.id === versionId);
   if (!pending && versionId !== worker.version_id) throw apiError(404, WORKERS_INVALID, `Version ${versionId} does not exist on Worker "${worker.name}"`);
   if (pending) {

@@ -61,10 +61,11 @@ function putSecret(ctx: RequestContext): HandlerResponse {
   const clash = nameInUse(worker, body.name);
   if (clash) throw new ApiError(400, [clash]);
   const [secret] = resolveBindings(ctx.state, [body], []);
-  worker.bindings = withSecret(worker.bindings, secret!);
+  if (!secret) throw new Error("resolveBindings returned no binding for the one it was given");
+  worker.bindings = withSecret(worker.bindings, secret);
   deployNewVersion(worker, sourceOf(ctx));
   ctx.state.commit();
-  return ok(bindingJson(secret!));
+  return ok(bindingJson(secret));
 }
 
 function listSecrets(ctx: RequestContext): HandlerResponse {

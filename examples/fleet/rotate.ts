@@ -132,7 +132,8 @@ function parseArgs(argv: string[]): Options {
   };
   let sources = 0;
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
+    if (arg === undefined) break;
     if (arg === "--help" || arg === "-h") {
       process.stdout.write(USAGE);
       process.exit(0);
@@ -256,12 +257,10 @@ async function upOne(t: FleetTarget, programDir: string, pulumiCommand: PulumiCo
 /** Runs `work` over `items`, at most `limit` at a time, keeping the items' order in the results. */
 async function pool<T, R>(items: T[], limit: number, work: (item: T, index: number) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
-  let next = 0;
+  // One iterator shared by every worker: each takes the next item that no other worker took.
+  const queue = items.entries();
   const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i]!, i);
-    }
+    for (const [i, item] of queue) results[i] = await work(item, i);
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
@@ -271,15 +270,13 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 
 /** The summary table: one row per stack. */
 export function summaryTable(results: StackResult[]): string {
-  const rows = [
-    ["STACK", "ACCOUNT", "RESULT", "CHANGES", "TIME", "ERROR"],
-    ...results.map((r) => [r.stack, r.accountId, r.result, String(r.changes), seconds(r.ms), r.error ?? ""]),
-  ];
-  const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
+  const header = ["STACK", "ACCOUNT", "RESULT", "CHANGES", "TIME", "ERROR"];
+  const rows = [header, ...results.map((r) => [r.stack, r.accountId, r.result, String(r.changes), seconds(r.ms), r.error ?? ""])];
+  const widths = header.map((_, c) => Math.max(...rows.map((row) => (row[c] ?? "").length)));
   return rows
     .map((row) =>
       row
-        .map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c]!)))
+        .map((cell, c) => (c === row.length - 1 ? cell : cell.padEnd(widths[c] ?? 0)))
         .join("  ")
         .trimEnd(),
     )

@@ -122,7 +122,11 @@ const newSecretBody = (s: NewSecret) => ({ name: s.name, value: s.value, scopes:
 /** Creates one secret (see {@link createOnce} for an unknown outcome). */
 export async function createSecret(api: ApiSettings, accountId: string, storeId: string, secret: NewSecret): Promise<Secret> {
   return createOnce(
-    async () => (await createSecrets(api, accountId, storeId, [secret]))[0]!,
+    async () => {
+      const [created] = await createSecrets(api, accountId, storeId, [secret]);
+      if (!created) throw new Error("Cloudflare's answer to a create of one secret lists none");
+      return created;
+    },
     () => findSecretByName(api, accountId, storeId, secret.name),
   );
 }
@@ -143,7 +147,12 @@ export async function createSecrets(api: ApiSettings, accountId: string, storeId
     schema: z.array(Secret).length(secrets.length),
   });
   const byName = new Map(result.map((s) => [s.name, s]));
-  return secrets.map((s) => byName.get(s.name) ?? result[secrets.indexOf(s)]!);
+  // The schema checked that `result` has one secret per item, so `result[i]` is always there.
+  return secrets.map((s, i) => {
+    const created = byName.get(s.name) ?? result[i];
+    if (!created) throw new Error(`Cloudflare's answer to a create of ${secrets.length} secrets lacks item ${i}`);
+    return created;
+  });
 }
 
 /** Deletes several secrets in one request (`{ ids }`). Fails whole when one of them is gone. */

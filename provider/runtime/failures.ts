@@ -1,21 +1,9 @@
 /** Turning errors into what the engine shows: check failures and partial-creation errors. */
-import { CloudflareApiError } from "../api/error";
-import { ConfigError } from "./config";
 import type { CheckFailure } from "./rules";
 import { knownPlaintexts } from "./values";
 import { registeredSecrets } from "../api/redaction";
 
 export { registerSecretForRedaction } from "../api/redaction";
-
-/**
- * A check-time error as a check failure, so `pulumi preview` shows it on the resource instead of
- * crashing. Errors that are neither configuration nor API errors are rethrown.
- */
-export function asCheckFailure(err: unknown, property = ""): CheckFailure {
-  if (err instanceof ConfigError) return { property: err.property, reason: err.message };
-  if (err instanceof CloudflareApiError) return { property, reason: err.message };
-  throw err;
-}
 
 /**
  * The error a create (or update) throws after Cloudflare already holds the object: the engine

@@ -50,8 +50,6 @@ export const WORKER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
  * identifiers, `maxLength: 32`). They become parts of API paths, so nothing else may reach one.
  */
 export const HEX_ID = /^[0-9a-f]{32}$/;
-/** Environment variable names accepted in `valueFrom.env`. */
-export const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * Reads `news[key]` with a zod schema. Unknown values (preview) pass as `undefined`; a wrong type

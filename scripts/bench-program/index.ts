@@ -25,7 +25,9 @@ for (let i = 0; i < count; i++) {
       secretName: secret.name,
     });
   } else {
-    byWorker[i % workers]![`SECRET_${i}`] = secret.name;
+    const bindings = byWorker[i % workers];
+    if (!bindings) throw new Error(`config workers must be a whole number of at least 1 (got ${workers})`);
+    bindings[`SECRET_${i}`] = secret.name;
   }
 }
 if (shape !== "per-binding") {

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { Deployment, StackExport } from "../../tools/pulumi-cli";
 import { leaks, sha256 } from "../rig/bytes";
 import { changes, CliStack, errors } from "./stack";
+import { must } from "../must";
 
 const STORE = { stores: [{ name: "default_secrets_store" }] };
 
@@ -51,7 +52,7 @@ describe("every example through the real pulumi CLI against the emulator", () =>
       { secrets },
     );
     const runs = await lifecycle();
-    expect(changes(runs[1]!).sort()).toEqual(["create api-stripe", "create main", "create openai", "create stripe"]);
+    expect(changes(must(runs[1], "the second run")).sort()).toEqual(["create api-stripe", "create main", "create openai", "create stripe"]);
     expect(await stack.bindingSha256("api-worker", "STRIPE_KEY")).toBe(sha256(secrets.stripeKey));
     expect(await stack.bindingSha256("api-worker", "MODE")).toBe(sha256("prod"));
     const outputs = await stack.outputs();

@@ -42,6 +42,7 @@ import {
   type Problem,
   type Spec,
 } from "./spec-stack";
+import { must } from "../must";
 
 /** The client's per-attempt timeout, read from the source so the delay always exceeds it. */
 function clientTimeoutMs(): number {
@@ -51,7 +52,7 @@ function clientTimeoutMs(): number {
     throw new Error(
       "provider/api/request.ts: cannot find the per-request timeout (`settings.timeoutMs ?? N`); update clientTimeoutMs() in test/cli/faults.test.ts",
     );
-  return Number(m[1]!.replace(/_/g, ""));
+  return Number(must(m[1], "the timeout's digits").replace(/_/g, ""));
 }
 const TIMEOUT_MS = clientTimeoutMs();
 /** Longer than one attempt's timeout: the client gives up on the attempt while the emulator still holds it. */
@@ -528,7 +529,7 @@ async function runRound(stack: SpecStack, group: Group, mode: Mode, r: number): 
       row,
       mode,
       first: rowFailures.length || failedSteps.length ? `failed: ${short(rowFailures[0]?.message ?? "step failed without a message")}` : "ok",
-      second: second ? (secondFailures.length ? `failed: ${short(secondFailures[0]!.message)}` : "ok") : "-",
+      second: second ? (secondFailures.length ? `failed: ${short(must(secondFailures[0], "a second-run failure").message)}` : "ok") : "-",
       converged: rowProblems.length === 0 && secondFailures.length === 0 && thirdWrites.length === 0 && !notHit,
       writes: `${count(first)}/${count(second)}/${count(third)}`,
       problems: [
@@ -597,7 +598,7 @@ describe("fault matrix: every write × every fault, through the real pulumi CLI"
 
   MODES.forEach((mode, index) => {
     it(`${mode.name} on every write`, async () => {
-      const results = await Promise.all(GROUPS.map((group) => runRound(stacks.get(group)!, group, mode, index + 1)));
+      const results = await Promise.all(GROUPS.map((group) => runRound(must(stacks.get(group), `the stack of ${group}`), group, mode, index + 1)));
       for (const res of results) cases.push(...res.cases);
       expect(results.flatMap((res) => res.failures)).toEqual([]);
     }, 600_000);

@@ -6,15 +6,17 @@
  */
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type EmulatorSeed, type RunningEmulator } from "../../emulator";
 import { emulatorFetch } from "../../tools/emulator-client";
 import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
-import { cliPath, findPulumi, tempDir } from "../../tools/pulumi-cli";
+import { cliPath, findPulumi } from "../../tools/pulumi-cli";
 import type { ResultsFile } from "../../examples/fleet/rotate";
 import { sha256 } from "../rig/bytes";
 import { PASSPHRASE } from "./stack";
+import { must } from "../must";
 
 const ACCOUNTS = ["f1eed000000000000000000000000001", "f1eed000000000000000000000000002", "f1eed000000000000000000000000003"];
 const [A, B, C] = ACCOUNTS as [string, string, string];
@@ -47,7 +49,7 @@ describe("examples/fleet: rotate.ts over three accounts of one emulator", () => 
       ],
     });
     programDir = stageProgram(path.join(REPO_ROOT, "examples", "fleet"));
-    backendDir = tempDir("fleet-backend-");
+    backendDir = fs.mkdtempSync(path.join(os.tmpdir(), "fleet-backend-"));
   });
 
   afterAll(async () => {
@@ -89,7 +91,7 @@ describe("examples/fleet: rotate.ts over three accounts of one emulator", () => 
   /** sha256 of the account's shared secret (the secret hook) and of what the Worker's binding yields now. */
   async function hashes(account: string): Promise<{ secret: string; binding: string }> {
     const [store] = await api<Array<{ id: string }>>(account, "/secrets_store/stores");
-    const secrets = await api<Array<{ id: string; name: string }>>(account, `/secrets_store/stores/${store!.id}/secrets`);
+    const secrets = await api<Array<{ id: string; name: string }>>(account, `/secrets_store/stores/${must(store, `a store in ${account}`).id}/secrets`);
     const secret = secrets.find((s) => s.name === "shared_api_key");
     if (!secret) throw new Error(`no shared_api_key in account ${account}`);
     const bySecret = await emulatorFetch<{ sha256: string }>(emu, `/__emulator/secrets/${secret.id}/sha256`);

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256 } from "../rig/bytes";
 import { changes, CliStack, errors } from "./stack";
+import { must } from "../must";
 
 const PROGRAM = path.join(__dirname, "programs", "flows");
 const SEED = {
@@ -27,6 +28,7 @@ describe("engine flows through the real pulumi CLI", () => {
     expect(errors(up)).toBe("");
   };
   const liveSecret = async () => (await stack.secrets()).find((s) => s.name === "api_key");
+  const liveSecretId = async () => must(await liveSecret(), "the live api_key secret").id;
   const boundSha = () => stack.bindingSha256("api-worker", "API_KEY");
 
   /** After any flow: the state's ids point at live objects, and the Worker's own binding survived. */
@@ -36,7 +38,7 @@ describe("engine flows through the real pulumi CLI", () => {
     const live = await liveSecret();
     expect(live?.id).toBe(secret?.id);
     expect((await stack.stores()).map((s) => s.id)).toEqual([store?.id]);
-    expect(await boundSha()).toBe(await stack.secretSha256(live!.id));
+    expect(await boundSha()).toBe(await stack.secretSha256(must(live, "the live api_key secret").id));
     expect((await stack.bindings("api-worker")).map((b) => b.name).sort()).toEqual(["API_KEY", "MODE"]);
   };
 
@@ -53,14 +55,14 @@ describe("engine flows through the real pulumi CLI", () => {
       expect(errors(ignored.result)).toBe("");
       expect(ignored.writes).toEqual([]);
     }
-    expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(A));
+    expect(await stack.secretSha256(await liveSecretId())).toBe(sha256(A));
     expect((await stack.outputs()).valueVersion).toBe(1);
 
     // Un-ignoring writes the program's value once.
     await stack.configure({ ignoreValue: "false" });
     const written = await stack.requestsDuring(() => stack.up());
     expect(written.writes.map((r) => r.method)).toEqual(["PATCH"]);
-    expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(B));
+    expect(await stack.secretSha256(await liveSecretId())).toBe(sha256(B));
     expect((await stack.outputs()).valueVersion).toBe(2);
   });
 
@@ -78,7 +80,7 @@ describe("engine flows through the real pulumi CLI", () => {
       expect(replaced.writes.filter((r) => r.method === "DELETE")).toEqual([]);
       await expectStateMatchesLive();
     }
-    expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(A));
+    expect(await stack.secretSha256(await liveSecretId())).toBe(sha256(A));
     const after = await stack.requestsDuring(() => stack.up());
     expect(after.writes).toEqual([]);
   });
@@ -120,7 +122,7 @@ describe("engine flows through the real pulumi CLI", () => {
     const rotated = await stack.requestsDuring(() => stack.up("--plan", plan));
     expect(errors(rotated.result)).toBe("");
     expect(rotated.writes.filter((r) => r.method === "PATCH" && SECRET_PATCH.test(r.path))).toHaveLength(1);
-    expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(B));
+    expect(await stack.secretSha256(await liveSecretId())).toBe(sha256(B));
   });
 
   it("a rotation whose value write failed after landing converges on the reverted value with one PATCH and one copy", async () => {
@@ -135,7 +137,7 @@ describe("engine flows through the real pulumi CLI", () => {
     const reverted = await stack.requestsDuring(() => stack.up());
     expect(errors(reverted.result)).toBe("");
     expect(reverted.writes.filter((r) => r.method === "PATCH" && SECRET_PATCH.test(r.path))).toHaveLength(1);
-    expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(A));
+    expect(await stack.secretSha256(await liveSecretId())).toBe(sha256(A));
     // The copy made at creation still holds version 1, the value that was live: kept, not copied again.
     expect((await stack.secrets()).map((s) => s.name).sort()).toEqual(["api_key", "api_key_previous_v1"]);
     const again = await stack.requestsDuring(() => stack.up());
@@ -149,7 +151,7 @@ describe("engine flows through the real pulumi CLI", () => {
       await stack.configure({}, { value });
       const targeted = await stack.up("--target", await stack.urn("StoreSecret", "secret"));
       expect(errors(targeted)).toBe("");
-      expect(await stack.secretSha256((await liveSecret())!.id)).toBe(sha256(value));
+      expect(await stack.secretSha256(await liveSecretId())).toBe(sha256(value));
     }
     expect((await stack.secrets()).map((s) => s.name).sort()).toEqual(["api_key", "api_key_previous_v1", "api_key_previous_v2"]);
 

@@ -32,6 +32,7 @@ import type { CliResult, Deployment } from "../../tools/pulumi-cli";
 import { sha256 } from "../rig/bytes";
 import { isAlive, isDynamicProvider, processTree, roleOf, sigkill, socketOwner, waitGone, WriteGate, type HeldRequest, type Proc } from "./processes";
 import { copyOf, failuresOf, holds, prng, secretNameMatches, SpecStack, suiteSeed, writesOf, type Expected, type Spec } from "./spec-stack";
+import { must } from "../must";
 
 /** The rotated secret's previous-value copy, whatever version it holds (`rotated_previous_v<n>`). */
 const COPY = "rotated_previous_v*";
@@ -152,7 +153,7 @@ function plans(seed: number, everyPoint: boolean): Plan[] {
     const out = [...xs];
     for (let i = out.length - 1; i > 0; i--) {
       const j = int(i + 1);
-      [out[i], out[j]] = [out[j]!, out[i]!];
+      [out[i], out[j]] = [must(out[j], `item ${j}`), must(out[i], `item ${i}`)];
     }
     return out;
   };
@@ -161,19 +162,19 @@ function plans(seed: number, everyPoint: boolean): Plan[] {
     const withTarget = (target: Target) => pointsOf(phase).map((point) => ({ phase, target, point }));
     if (everyPoint) return shuffled([...withTarget("pulumi"), ...withTarget("provider")]);
     const half = slots(phase) / 2;
-    const [a, b] = (["pulumi", "provider"] as const).map((t) => shuffled(withTarget(t)).slice(0, half));
-    return shuffled([...a!, ...b!]);
+    const [a = [], b = []] = (["pulumi", "provider"] as const).map((t) => shuffled(withTarget(t)).slice(0, half));
+    return shuffled([...a, ...b]);
   };
   const byPhase = { create: perPhase("create"), rotate: perPhase("rotate"), destroy: perPhase("destroy") };
   const rounds = Math.max(...(["create", "rotate", "destroy"] as const).map((p) => Math.ceil(byPhase[p].length / slots(p))));
   const used = { create: 0, rotate: 0, destroy: 0 };
   const out: Plan[] = [];
   for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < SEQUENCES[0]!.length; i++) {
+    for (let i = 0; i < must(SEQUENCES[0], "a sequence").length; i++) {
       for (let chain = 0; chain < CHAINS; chain++) {
-        const phase = SEQUENCES[chain]![i]!;
+        const phase = must(SEQUENCES[chain]?.[i], `step ${i} of sequence ${chain}`);
         const list = byPhase[phase];
-        const next = list[used[phase]++] ?? list[int(list.length)]!;
+        const next = must(list[used[phase]++] ?? list[int(list.length)], `a ${phase} kill point`);
         out.push({ id: out.length + 1, chain, ...next });
       }
     }
@@ -309,7 +310,7 @@ class Chain {
 
   async close(): Promise<void> {
     // Whatever a failed trial left running.
-    for (const c of this.children) if (c.exitCode === null && c.signalCode === null) for (const p of processTree(c.pid!)) sigkill(p);
+    for (const c of this.children) if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) for (const p of processTree(c.pid)) sigkill(p);
     for (const p of this.seen) sigkill(p);
     await this.gate.close();
     await this.stack.close();
@@ -326,7 +327,7 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 /** Runs the plan's command and kills at its point. Returns what was killed where, and the run's output. */
 async function killedRun(chain: Chain, plan: Plan): Promise<{ point: string; killed: string; leftovers: Proc[]; result: Deployment }> {
   const { point } = plan;
-  const request = point.kind === "request" ? REQUESTS[plan.phase][point.request]! : undefined;
+  const request = point.kind === "request" ? must(REQUESTS[plan.phase][point.request], `request ${point.request} of ${plan.phase}`) : undefined;
   let held: HeldRequest | undefined;
   const live = (await chain.stack.live()).stores[0]?.secrets ?? [];
   const ids: Ids = { copy: live.find((x) => secretNameMatches(COPY, x.name))?.id, rotated: live.find((x) => x.name === "rotated")?.id };
@@ -334,12 +335,12 @@ async function killedRun(chain: Chain, plan: Plan): Promise<{ point: string; kil
   const reached = stop ? chain.gate.arm(stop).then((r) => (held = r)) : undefined;
   let finished = false;
   const run = (plan.phase === "destroy" ? chain.cli.destroy("--skip-preview") : chain.cli.up("--skip-preview")).finally(() => (finished = true));
-  const child = chain.lastChild!;
+  const child = must(chain.lastChild, "the CLI process just started");
   // Wait for the point: the held request, or the provider process's start.
   let tree: Proc[] = [];
   for (;;) {
     await Promise.race([reached, run, sleep(25)].filter(Boolean));
-    tree = processTree(child.pid!);
+    tree = processTree(must(child.pid, "the CLI's pid"));
     chain.seen.push(...tree.filter((p) => !chain.seen.some((q) => q.pid === p.pid && q.start === p.start)));
     const provider = tree.find(isDynamicProvider);
     if (held && (plan.target === "pulumi" || provider)) break;
@@ -374,7 +375,7 @@ async function killedRun(chain: Chain, plan: Plan): Promise<{ point: string; kil
   chain.gate.release();
   const result = await Promise.race([run, sleep(CLI_DEADLINE_MS).then(() => undefined)]);
   if (!result) {
-    for (const p of processTree(child.pid!)) sigkill(p);
+    for (const p of processTree(must(child.pid, "the CLI's pid"))) sigkill(p);
     throw new Error(`trial ${plan.id}: the CLI did not end within ${CLI_DEADLINE_MS / 1000} s of the kill of ${roleOf(victim)} at ${pointName(plan)}`);
   }
   debug(`trial ${plan.id}: CLI ended ${result.code} ${result.signal ?? ""}`);
@@ -388,7 +389,7 @@ async function killedRun(chain: Chain, plan: Plan): Promise<{ point: string; kil
 function pointName(plan: Plan): string {
   const { point } = plan;
   if (point.kind === "start") return "the provider process's start";
-  const r = REQUESTS[plan.phase][point.request]!;
+  const r = must(REQUESTS[plan.phase][point.request], `request ${point.request} of ${plan.phase}`);
   return r.method === "GET" ? r.label : `${r.label}, ${point.landed ? "landed" : "never sent"}`;
 }
 

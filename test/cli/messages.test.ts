@@ -11,6 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leaks } from "../rig/bytes";
 import { failuresOf, hexId, SpecStack, type SpecRaw } from "./spec-stack";
+import { must } from "../must";
 
 const STORE = hexId("messages-store");
 const VALUE = "messages-value-from-env-sk_live_31337";
@@ -129,7 +130,10 @@ describe("messages through the real pulumi CLI: named, nothing written, no value
 
     const fixed = await stack.cli.up();
     expect(fixed.ok, text(fixed)).toBe(true);
-    const live = (await stack.live()).stores[0]!.secrets.find((s) => s.name === "echoed")!;
+    const live = must(
+      must((await stack.live()).stores[0], "a live store").secrets.find((s) => s.name === "echoed"),
+      "the live secret echoed",
+    );
     expect(await stack.cli.secretSha256(live.id)).toMatch(/^[0-9a-f]{64}$/);
     expect(await stack.cli.leaked([VALUE], fixed)).toEqual([]);
   }, 120_000);

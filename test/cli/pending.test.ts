@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { sha256 } from "../rig/bytes";
 import { CliStack, errors } from "./stack";
+import { must } from "../must";
 
 const PROGRAM = path.join(__dirname, "programs", "pending");
 const SEED = {
@@ -39,7 +40,7 @@ describe("secrets that are pending for a while are bound once active, in every f
       stack = await CliStack.start(PROGRAM, SEED, { secrets: { apiValue: A }, emulator: { pendingMs } });
       // A secret made just before the run (by wrangler or another stack): still pending when adopted.
       const [store] = await stack.stores();
-      await stack.hook(`/client/v4/accounts/${stack.emu.accountId}/secrets_store/stores/${store!.id}/secrets`, {
+      await stack.hook(`/client/v4/accounts/${stack.emu.accountId}/secrets_store/stores/${must(store, "a store").id}/secrets`, {
         method: "POST",
         body: [{ name: "adopted_key", value: ADOPTED, scopes: ["workers"] }],
       });
@@ -72,7 +73,7 @@ describe("secrets that are pending for a while are bound once active, in every f
       emulator: { pendingMs: 6000 },
     });
     const [store] = await stack.stores();
-    await stack.hook(`/client/v4/accounts/${stack.emu.accountId}/secrets_store/stores/${store!.id}/secrets`, {
+    await stack.hook(`/client/v4/accounts/${stack.emu.accountId}/secrets_store/stores/${must(store, "a store").id}/secrets`, {
       method: "POST",
       body: [{ name: "adopted_key", value: ADOPTED, scopes: ["workers"] }],
     });

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leaks } from "../rig/bytes";
 import type { RequestLogEntry } from "../../tools/emulator-client";
 import { failuresOf, hexId, SpecStack, type Spec } from "./spec-stack";
+import { must } from "../must";
 
 const STORE = hexId("permissions-store");
 const EDIT = "edit-token-permissions-0123456789abcdefABCD";
@@ -69,7 +70,7 @@ describe("tokens without the permission or the account: named in the message, no
     for (const f of failures) expect(f.message).toMatch(/403.*Authentication error.*'Account Secrets Store Edit' permission/s);
     expect(applied(up.requests)).toEqual([]);
     expect(leaks(text(up.result), [VALUES.a, VALUES.b, READ])).toEqual([]);
-    console.log(`read-only token: ${up.writes.length} write(s) refused with 403, 0 applied; the message: ${failures[0]!.message.trim()}`);
+    console.log(`read-only token: ${up.writes.length} write(s) refused with 403, 0 applied; the message: ${must(failures[0], "a failure").message.trim()}`);
 
     // With the edit token back, the same up goes through.
     await stack.cli.pulumi.setConfig("cloudflare:apiToken", EDIT, true);

@@ -68,8 +68,9 @@ export function processTree(root: number): Proc[] {
   const top = readProc(root);
   if (!top) return [];
   const out = [top];
-  for (let i = 0; i < out.length; i++) {
-    for (const pid of childrenOf(out[i]!.pid)) {
+  // `out` grows while it is walked: each process found is visited in turn.
+  for (const parent of out) {
+    for (const pid of childrenOf(parent.pid)) {
       const p = readProc(pid);
       if (p && !out.some((q) => q.pid === p.pid)) out.push(p);
     }
@@ -128,9 +129,10 @@ function socketInode(local: number, remote: number): string | undefined {
     }
     for (const line of text.split("\n").slice(1)) {
       const f = line.trim().split(/\s+/);
-      if (f.length < 10) continue;
+      const [, localAddress, remoteAddress, , , , , , , inode] = f;
+      if (localAddress === undefined || remoteAddress === undefined || inode === undefined) continue;
       const port = (addr: string) => parseInt(addr.split(":").pop() ?? "", 16);
-      if (port(f[1]!) === local && port(f[2]!) === remote) return f[9];
+      if (port(localAddress) === local && port(remoteAddress) === remote) return inode;
     }
   }
   return undefined;
@@ -252,7 +254,7 @@ export class WriteGate {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const method = (req.method ?? "GET").toUpperCase();
-    const path = (req.url ?? "").split("?")[0]!;
+    const [path = ""] = (req.url ?? "").split("?");
     const body = await new Promise<Buffer>((resolve) => {
       const chunks: Buffer[] = [];
       req.on("data", (c: Buffer) => chunks.push(c));

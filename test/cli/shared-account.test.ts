@@ -12,6 +12,7 @@ import { stageProgram } from "../../tools/packed-package";
 import { PulumiStack, type Deployment } from "../../tools/pulumi-cli";
 import { sha256 } from "../rig/bytes";
 import { PASSPHRASE, errors } from "./stack";
+import { must } from "../must";
 
 const PROGRAM = path.join(__dirname, "programs", "shared");
 const WORKERS = ["shared-worker-a", "shared-worker-b"];
@@ -71,12 +72,12 @@ describe("stacks that share an account's store and Workers", () => {
     const tokens = ["a", "b", "c", "d"].map((k) => ({ token: `shared-token-${k}-0123456789abcdef012345`, permission: "edit" as const }));
     const e = await start({ latencyMs: 30, tokens });
     const prefixes = ["alpha", "bravo", "charlie", "delta"];
-    const stacks = await Promise.all(prefixes.map((p, i) => stackOf(e, p, 6, tokens[i]!.token, { workers: WORKERS.join(",") })));
+    const stacks = await Promise.all(prefixes.map((p, i) => stackOf(e, p, 6, must(tokens[i], `token ${i}`).token, { workers: WORKERS.join(",") })));
 
     expectAllOk(await Promise.all(stacks.map((s) => s.up())));
     for (const prefix of prefixes) {
       for (let i = 0; i < 6; i++) {
-        const worker = WORKERS[i % 2]!;
+        const worker = must(WORKERS[i % 2], `Worker ${i % 2}`);
         expect(await bindingSha(e, worker, `${prefix.toUpperCase()}_${i}`), `${worker} ${prefix.toUpperCase()}_${i}`).toBe(sha256(`${prefix}-value-${i}-1`));
       }
     }
@@ -97,7 +98,7 @@ describe("stacks that share an account's store and Workers", () => {
 
   it("a secret another writer binds while a stack deletes it is not deleted: the delete reads the Workers again and names the binding", async () => {
     const e = await start({});
-    const stack = await stackOf(e, "race", 1, e.token, { workers: WORKERS[0]! });
+    const stack = await stackOf(e, "race", 1, e.token, { workers: must(WORKERS[0], "a Worker") });
     expectAllOk([await stack.up()]);
     const [secret] = await secretsOf(e);
 
@@ -129,31 +130,31 @@ describe("stacks that share an account's store and Workers", () => {
     expect(refused.ok).toBe(false);
     expect(errors(refused)).toMatch(/Refusing to delete secret "race_0".*Worker "shared-worker-a" binds "race_0" as OTHER_USE/s);
     expect((await secretsOf(e)).map((s) => s.name)).toEqual(["race_0"]);
-    expect(await bindingSha(e, WORKERS[0]!, "OTHER_USE")).toBe(sha256("race-value-0-1"));
+    expect(await bindingSha(e, must(WORKERS[0], "a Worker"), "OTHER_USE")).toBe(sha256("race-value-0-1"));
   });
 
   it("two stacks that together pass the quota: the one that loses fails with Cloudflare's quota message, nothing half-made, and converges once there is room", async () => {
     const e = await start({ quota: 10 });
     const [one, two] = await Promise.all([stackOf(e, "one", 6, e.token), stackOf(e, "two", 6, e.token)]);
     // Each fits alone, so each preview passes.
-    for (const s of [one!, two!]) expect(errors(await s.preview())).toBe("");
-    const runs = await Promise.all([one!.up(), two!.up()]);
+    for (const s of [one, two]) expect(errors(await s.preview())).toBe("");
+    const runs = await Promise.all([one.up(), two.up()]);
     const failed = runs.filter((r) => !r.ok);
     expect(failed).toHaveLength(1);
     // Cloudflare's refusal at the create, or this provider's at the loser's preview when the winner had already created.
-    expect(errors(failed[0]!)).toMatch(
+    expect(errors(must(failed[0], "the failed run"))).toMatch(
       /quota_exceeded: the account uses \d+ of its 10 secrets.*\[code: 1003\]|quota 10, in use \d+, this deployment creates \d+/s,
     );
 
     // Nothing half-made: every secret the loser's state records exists, and every secret of its prefix is in its state.
-    const loser = runs[0]!.ok ? two! : one!;
+    const loser = must(runs[0], "the first run").ok ? two : one;
     const prefix = loser === one ? "one" : "two";
     const recorded = ((await loser.export()).deployment.resources ?? []).filter((r) => r.type.endsWith(":StoreSecret")).map((r) => r.id);
     const live = (await secretsOf(e)).filter((s) => s.name.startsWith(`${prefix}_`)).map((s) => s.id);
     expect([...recorded].sort()).toEqual([...live].sort());
 
     // Room is freed; the loser converges on its next up, and then writes nothing.
-    const winner = loser === one ? two! : one!;
+    const winner = loser === one ? two : one;
     expectAllOk([await winner.destroy()]);
     expectAllOk([await loser.up()]);
     expect((await secretsOf(e)).filter((s) => s.name.startsWith(`${prefix}_`))).toHaveLength(6);

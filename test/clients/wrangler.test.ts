@@ -13,6 +13,7 @@ import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../emulator/helpers";
 import { emulatorFetch, requestLog, type Json } from "../../tools/emulator-client";
 import { ok, runWrangler, type WranglerRun } from "../rig/wrangler";
+import { must } from "../must";
 
 let emu: RunningEmulator;
 let home: string;
@@ -68,8 +69,8 @@ describe("wrangler secrets-store --remote (steps share one emulator, in order)",
     const byName = Object.fromEntries(secrets.map((s) => [s.name, s]));
     expect(byName.API_KEY).toMatchObject({ scopes: ["workers"], comment: "created via stdin" });
     expect(byName.OTHER_KEY).toMatchObject({ scopes: ["ai_gateway", "workers"] });
-    apiKeyId = byName.API_KEY!.id;
-    otherId = byName.OTHER_KEY!.id;
+    apiKeyId = must(byName.API_KEY, "the secret API_KEY").id;
+    otherId = must(byName.OTHER_KEY, "the secret OTHER_KEY").id;
     expect(await secretHash(apiKeyId)).toBe(sha256("piped-secret-value"));
     expect(await secretHash(otherId)).toBe(sha256("other value"));
   });

@@ -10,6 +10,7 @@ import { API_ROUTES } from "../../emulator/server";
 import { codes, harness, messages, settingsForm, uploadForm, type Harness } from "./helpers";
 import { rawHttp, type RawReply } from "./raw-http";
 import type { Json } from "../../tools/emulator-client";
+import { must } from "../must";
 
 let h: Harness;
 afterEach(async () => {
@@ -394,11 +395,11 @@ describe("prototype pollution", () => {
   it("builds objects from bracket fields with null prototypes and no holes", () => {
     const root = Object.create(null) as Record<string, unknown>;
     // Even without the segment check, an own-property walk never reaches Object.prototype.
-    expect(assign(root, bracketSegments("s[__proto__][x]")!, "v")).toBe(true);
+    expect(assign(root, must(bracketSegments("s[__proto__][x]"), "segments"), "v")).toBe(true);
     expect(Object.getPrototypeOf(root.s)).toBeNull();
     expect(({} as Record<string, unknown>).x).toBeUndefined();
-    expect(assign(root, bracketSegments("s[list][0]")!, "a")).toBe(true);
-    expect(assign(root, bracketSegments("s[list][5]")!, "b")).toBe(false);
+    expect(assign(root, must(bracketSegments("s[list][0]"), "segments"), "a")).toBe(true);
+    expect(assign(root, must(bracketSegments("s[list][5]"), "segments"), "b")).toBe(false);
     expect((root.s as Record<string, unknown>).list).toEqual(["a"]);
   });
 });

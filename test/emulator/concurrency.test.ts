@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
+import { must } from "../must";
 
 const tmpDirs: string[] = [];
 const open: Harness[] = [];
@@ -62,7 +63,7 @@ describe("concurrent clients", () => {
       ).status,
     ).toBe(200);
 
-    const client = (i: number) => CLIENTS[i % CLIENTS.length]!;
+    const client = (i: number) => must(CLIENTS[i % CLIENTS.length], `client ${i % CLIENTS.length}`);
     const secretsPath = `/secrets_store/stores/${store}/secrets`;
     const writes: Array<() => Promise<Write>> = [
       ...Array.from({ length: 25 }, (_, i) => async (): Promise<Write> => {

@@ -16,6 +16,7 @@ import { emulatorFetch } from "../../tools/emulator-client";
 import { sha256 } from "../rig/bytes";
 import { prng } from "../rig/random";
 import { cliStarted } from "./helpers";
+import { must } from "../must";
 
 export interface CrashOptions {
   trials: number;
@@ -91,7 +92,7 @@ async function call(url: string, method: string, apiPath: string, body?: unknown
  * state's size and shape (temporary secrets, settings).
  */
 async function writer(url: string, lane: Lane, w: number, trial: number): Promise<number> {
-  const ledger = lane.ledgers[w]!;
+  const ledger = must(lane.ledgers[w], `the ledger of writer ${w}`);
   const S = `/secrets_store/stores/${lane.storeId}/secrets`;
   let acknowledged = 0;
   for (let seq = 0; ; seq++) {
@@ -147,7 +148,13 @@ async function setUpLane(lane: Lane, writers: number): Promise<void> {
       ? ((await api("POST", `/secrets_store/stores/${lane.storeId}/secrets`, missing)).result as Array<{ id: string; name: string }>)
       : [];
     const all = [...existing, ...created];
-    lane.secretIds = wanted.map((s) => all.find((e) => e.name === s.name)!.id);
+    lane.secretIds = wanted.map(
+      (s) =>
+        must(
+          all.find((e) => e.name === s.name),
+          `the secret ${s.name}`,
+        ).id,
+    );
     const form = new FormData();
     form.append(
       "metadata",
@@ -252,7 +259,7 @@ export async function runCrashTrials(options: CrashOptions): Promise<CrashReport
       ledgers: [],
     }));
     const perLane = lanes.map((_, i) => Array.from({ length: options.trials }, (_, t) => t).filter((t) => t % options.lanes === i));
-    await Promise.all(lanes.map((lane, i) => runLane(lane, perLane[i]!, options, report)));
+    await Promise.all(lanes.map((lane, i) => runLane(lane, perLane[i] ?? [], options, report)));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
     report.wallMs = Date.now() - started;

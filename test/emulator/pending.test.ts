@@ -102,13 +102,14 @@ describe("the pending window", () => {
 describe("bindings to a pending secret: 400 10182", () => {
   it("is refused on a settings PATCH, a script upload and a version upload during the window, and accepted after it", async () => {
     h = await harness({ pendingMs: 600 });
+    const running = h; // `h` as this test set it, for the closures below
     const store = await h.store();
     expect((await h.api("PUT", `${S}/w`, { rawBody: uploadForm({ main_module: "index.js" }) })).status).toBe(200);
     await h.secrets(store, [{ name: "KEY", value: "v1" }]);
     const writes = {
-      "settings PATCH": () => h!.api("PATCH", `${S}/w/settings`, { rawBody: settingsForm({ bindings: [storeBinding(store)] }) }),
-      "script upload": () => h!.api("PUT", `${S}/w2`, { rawBody: uploadForm({ main_module: "index.js", bindings: [storeBinding(store)] }) }),
-      "version upload": () => h!.api("POST", `${S}/w/versions`, { rawBody: uploadForm({ main_module: "index.js", bindings: [storeBinding(store)] }) }),
+      "settings PATCH": () => running.api("PATCH", `${S}/w/settings`, { rawBody: settingsForm({ bindings: [storeBinding(store)] }) }),
+      "script upload": () => running.api("PUT", `${S}/w2`, { rawBody: uploadForm({ main_module: "index.js", bindings: [storeBinding(store)] }) }),
+      "version upload": () => running.api("POST", `${S}/w/versions`, { rawBody: uploadForm({ main_module: "index.js", bindings: [storeBinding(store)] }) }),
     };
     for (const [what, write] of Object.entries(writes)) {
       const r = await write();
@@ -180,11 +181,12 @@ describe("bindings to a pending secret: 400 10182", () => {
 describe("a value change while bindings exist", () => {
   it("keeps existing bindings on the previous value until the window ends; the secret hook reports the new one", async () => {
     h = await harness({ pendingMs: 500 });
+    const running = h; // `h` as this test set it, for the closure below
     const store = await h.store();
     const [s] = await h.secrets(store, [{ name: "KEY", value: "old-value" }]);
     await h.waitActive(store);
     expect((await h.api("PUT", `${S}/w`, { rawBody: uploadForm({ main_module: "index.js", bindings: [storeBinding(store)] }) })).status).toBe(200);
-    const binding = async () => (await h!.hook("GET", `/accounts/${h!.emu.accountId}/workers/scripts/w/bindings/API_KEY/sha256`)).body.sha256;
+    const binding = async () => (await running.hook("GET", `/accounts/${running.emu.accountId}/workers/scripts/w/bindings/API_KEY/sha256`)).body.sha256;
     expect(await binding()).toBe(sha256("old-value"));
 
     await h.api("PATCH", `/secrets_store/stores/${store}/secrets/${s.id}`, { body: { value: "new-value" } });
@@ -246,7 +248,8 @@ describe("a value change while bindings exist", () => {
     expect(stored.status).toBeUndefined();
 
     h = await harness({ dataDir: dir, tokens, pendingMs: 0 });
-    const binding = async () => (await h!.hook("GET", `/accounts/${h!.emu.accountId}/workers/scripts/w/bindings/API_KEY/sha256`)).body.sha256;
+    const running = h; // `h` as this test set it, for the closure below
+    const binding = async () => (await running.hook("GET", `/accounts/${running.emu.accountId}/workers/scripts/w/bindings/API_KEY/sha256`)).body.sha256;
     expect(await binding()).toBe(sha256(old));
     await h.waitActive(store);
     expect(await binding()).toBe(sha256("CANARY-new"));

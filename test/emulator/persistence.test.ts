@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { dataDirProblem, dataFileProblem } from "../../emulator/persistence";
 import { cliStarted, harness, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
+import { must } from "../must";
 
 const ROOT = path.resolve(__dirname, "../..");
 const tmpDirs: string[] = [];
@@ -127,7 +128,7 @@ describe("persistence", () => {
     fs.chmodSync(keyPath, 0o644);
     running.push(await startEmulator({ dataDir: dir }));
     expect(fs.statSync(keyPath).mode & 0o777).toBe(0o600);
-    await running.pop()!.close();
+    await must(running.pop(), "the emulator just started").close();
 
     fs.writeFileSync(path.join(dir, "state.json"), "{ truncated");
     await expect(startEmulator({ dataDir: dir })).rejects.toThrow(/not valid JSON/);
@@ -232,7 +233,7 @@ describe("data directory safety", () => {
     const dir = tmpDir();
     const file = path.join(dir, "key");
     fs.writeFileSync(file, Buffer.alloc(32), { mode: 0o600 });
-    const me = process.getuid!();
+    const me = must(process.getuid?.(), "a uid (process.getuid is POSIX-only)");
     expect(dataDirProblem(dir, me)).toBeUndefined();
     expect(dataFileProblem(file, me)).toBeUndefined();
     expect(dataFileProblem(path.join(dir, "absent"), me)).toBeUndefined();
@@ -340,8 +341,8 @@ function runCli(args: string[], env: Record<string, string> = {}): Promise<{ cod
   return new Promise((resolve) => {
     let stdout = "";
     let stderr = "";
-    child.stdout!.on("data", (d) => (stdout += d));
-    child.stderr!.on("data", (d) => (stderr += d));
+    must(child.stdout, "the CLI's stdout pipe").on("data", (d) => (stdout += d));
+    must(child.stderr, "the CLI's stderr pipe").on("data", (d) => (stderr += d));
     child.on("close", (code) => resolve({ code, stdout, stderr }));
   });
 }
@@ -366,7 +367,7 @@ describe("CLI", () => {
     ]);
     expect(cli.lines[0]).toMatch(/^Cloudflare API emulator listening on http:\/\/127\.0\.0\.1:\d+\/client\/v4$/);
     expect(cli.lines.slice(1, 4)).toEqual([`account: ${account}`, "token: reader", "token: writer"]);
-    const hookToken = /^hook token: ([A-Za-z0-9_-]{40})$/.exec(cli.lines[4]!)?.[1];
+    const hookToken = /^hook token: ([A-Za-z0-9_-]{40})$/.exec(cli.lines[4] ?? "")?.[1];
     expect(hookToken, cli.lines.join("\n")).toBeDefined();
     const origin = new URL(cli.url).origin;
     expect((await fetch(`${origin}/__emulator/health`, { headers: { authorization: `Bearer ${hookToken}` } })).status).toBe(200);
@@ -405,8 +406,9 @@ describe("CLI", () => {
     ];
     const results = await Promise.all(cases.map(([args]) => runCli(args)));
     results.forEach((r, i) => {
-      expect(r.code, cases[i]![0].join(" ")).toBe(2);
-      expect(r.stderr).toMatch(cases[i]![1]);
+      const [args, message] = must(cases[i], `case ${i}`);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(message);
       expect(r.stderr).toMatch(/Usage: cloudflare-api-emulator/);
     });
     const help = await runCli(["--help"]);

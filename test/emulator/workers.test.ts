@@ -228,8 +228,8 @@ describe("PATCH /settings", () => {
       ["INHERIT", "inherit-me"],
       ["RENAMED", "rename-me"],
       ["REPLACE", "replaced"],
-    ]) {
-      expect((await bindingHash("w", binding!)).body.sha256, binding).toBe(sha256(value!));
+    ] as const) {
+      expect((await bindingHash("w", binding)).body.sha256, binding).toBe(sha256(value));
     }
     const body = JSON.stringify((await h.api("GET", `${S}/w/settings`)).body);
     for (const value of ["keep-me", "inherit-me", "rename-me", "replaced"]) expect(body).not.toContain(value);

@@ -5,6 +5,7 @@ import type { ApiSettings } from "../../provider/api/request";
 import * as api from "../../provider/api/secrets-store";
 import { sha256 } from "../rig/bytes";
 import { emulatorFetch } from "../../tools/emulator-client";
+import { must } from "../must";
 
 const VALUE = "client-test-value-9f8e7d";
 
@@ -57,7 +58,7 @@ describe("API client against the emulator's fault hooks", () => {
     const secret = await api.createSecret(settings, emu.accountId, storeId, { name: "error_after", value: VALUE, scopes: ["workers"] });
     const all = await api.listSecrets(settings, emu.accountId, storeId, { search: "error_after" });
     expect(all.filter((s) => s.name === "error_after")).toHaveLength(1);
-    expect(all[0]!.id).toBe(secret.id);
+    expect(must(all[0], "a listed secret").id).toBe(secret.id);
     expect((await log()).filter((r) => r.method === "POST")).toHaveLength(1);
     const sum = await hook("GET", `/__emulator/secrets/${secret.id}/sha256`);
     expect(sum.sha256).toBe(sha256(VALUE));

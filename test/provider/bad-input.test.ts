@@ -22,6 +22,7 @@ import { hexId } from "../cli/spec-stack";
 import { Rig, type Kind } from "../rig";
 import type { CheckFailure } from "../rig/host";
 import { Managed } from "../rig/lifecycle";
+import { must } from "../must";
 
 const STORE = hexId("bad-input-store");
 const SOURCE_NAME = "existing";
@@ -384,7 +385,10 @@ describe("bad input fails at check, naming the property and the fix, with no wri
     }
 
     it("a well-formed duplicateOf source is looked up read-only, and an existing one passes", async () => {
-      const source = (await rig.api<Array<{ id: string; name: string }>>("GET", `/secrets_store/stores/${STORE}/secrets`)).find((s) => s.name === SOURCE_NAME)!;
+      const source = must(
+        (await rig.api<Array<{ id: string; name: string }>>("GET", `/secrets_store/stores/${STORE}/secrets`)).find((s) => s.name === SOURCE_NAME),
+        "the duplicateOf source secret",
+      );
       const mark = (await rig.requests()).length;
       const { failures } = await new Managed(rig, "StoreSecret", "copy-ok").check({
         ...BASE.StoreSecret,

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { leaks, Rig, sha256 } from "../rig";
 import { Managed } from "../rig/lifecycle";
+import { must } from "../must";
 
 const VALUE = "sk-openai-duplicate-source";
 
@@ -12,7 +13,7 @@ describe("StoreSecret without a value in the program: duplicateOf, adopt, rename
 
   beforeAll(async () => {
     rig = await Rig.start({ emulator: { seed: { stores: [{ name: "default_secrets_store" }] } } });
-    storeId = (await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores"))[0]!.id;
+    storeId = must((await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores"))[0], "a store").id;
     source = secret("openai");
     await source.up({ storeId, name: "openai_key", value: VALUE, scopes: ["workers"] });
   });
@@ -29,7 +30,7 @@ describe("StoreSecret without a value in the program: duplicateOf, adopt, rename
     expect(await rig.secretSha256(copy.id)).toBe(sha256(VALUE));
     expect(copy.outputs).toMatchObject({ scopes: ["ai_gateway"], comment: "for AI Gateway" });
     expect(copy.inputs.value).toBeUndefined();
-    expect((await copy.check({ storeId, name: "x", value: "v", duplicateOf: { secretId: source.id }, scopes: ["workers"] })).failures[0]!.reason).toMatch(
+    expect((await copy.check({ storeId, name: "x", value: "v", duplicateOf: { secretId: source.id }, scopes: ["workers"] })).failures[0]?.reason).toMatch(
       /either `value` or `duplicateOf`/,
     );
   });

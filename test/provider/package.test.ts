@@ -9,6 +9,7 @@ import { ProviderHost } from "../rig/host";
 import { packedPackage, REPO_ROOT } from "../../tools/packed-package";
 import { serializedProviders } from "../rig";
 import { emulatorFetch } from "../../tools/emulator-client";
+import { must } from "../must";
 
 const VALUE = "fresh-install-value-31337";
 
@@ -54,7 +55,7 @@ describe("the packed package in a fresh Pulumi program directory", () => {
       const stores = await (
         await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, { headers: { authorization: `Bearer ${emu.token}` } })
       ).json();
-      const storeId = (stores as { result: Array<{ id: string }> }).result[0]!.id;
+      const storeId = must((stores as { result: Array<{ id: string }> }).result[0], "a store").id;
       const urn = "urn:pulumi:dev::fresh::pulumi-nodejs:dynamic/cloudflare-secrets-store:StoreSecret::s";
       const news = { storeId, name: "fresh_secret", value: VALUE, scopes: ["workers"], __provider: providers.StoreSecret };
       const checked = await host.check(urn, {}, news);

@@ -15,6 +15,7 @@ import { createSecret, listStores, patchSecret } from "../../provider/api/secret
 import { MIN_REDACTED_PREFIX, redact, registerSecretForRedaction, scrubbed } from "../../provider/runtime/failures";
 import { emulatorFetch } from "../../tools/emulator-client";
 import { z } from "zod";
+import { must } from "../must";
 
 const REDACTED = "[secret value redacted]";
 /** The emulator's echo limit (emulator/faults.ts): the body's first 4 KiB, then `…`. */
@@ -169,7 +170,7 @@ describe("through the emulator's echo fault", () => {
     emu = await startEmulator({ seed: { stores: [{ name: "default_secrets_store" }] } });
     const api = { apiToken: emu.token, baseUrl: emu.url };
     const [store] = await listStores(api, emu.accountId);
-    storeId = store!.id;
+    storeId = must(store, "the seeded store").id;
   });
   afterAll(() => emu.close());
 
@@ -195,7 +196,7 @@ describe("through the emulator's echo fault", () => {
   it("a value PATCH whose body is echoed (the 5,000-character value, cut at 4 KiB)", async () => {
     const api = { apiToken: emu.token, baseUrl: emu.url };
     const secret = await createSecret(api, emu.accountId, storeId, { name: "patched", value: "first-value-1234", scopes: ["workers"] });
-    const value = VALUES["a 5,000-character value"]!;
+    const value = must(VALUES["a 5,000-character value"], "the 5,000-character value");
     await echo("PATCH", `/secrets/${secret.id}$`);
     const send = () => patchSecret(api, emu.accountId, storeId, secret.id, { value });
     const raw = await failureOf(send());

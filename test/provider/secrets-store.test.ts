@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { Rig } from "../rig";
 import { Managed } from "../rig/lifecycle";
+import { must } from "../must";
 
 describe("SecretsStore through the real dynamic provider host", () => {
   let rig: Rig;
@@ -8,19 +9,20 @@ describe("SecretsStore through the real dynamic provider host", () => {
 
   it("adopts the store Cloudflare made for the account instead of creating a second one", async () => {
     rig = await Rig.start({ emulator: { seed: { stores: [{ name: "default_secrets_store" }] } } });
-    const [existing] = await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores");
+    const existing = must((await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores"))[0], "the seeded store");
     const store = new Managed(rig, "SecretsStore", "main");
 
     const before = (await rig.requests()).length;
     const { failures } = await store.check({ name: "default_secrets_store" });
-    expect(failures[0]!.reason).toContain(existing!.id);
-    expect(failures[0]!.reason).toContain("adopt: true");
+    const [failure] = failures;
+    expect(failure?.reason).toContain(existing.id);
+    expect(failure?.reason).toContain("adopt: true");
     const limit = await store.check({ name: "my_store" });
-    expect(limit.failures[0]!.reason).toMatch(/limit of 1 store.*"default_secrets_store".*adopt: true/);
+    expect(limit.failures[0]?.reason).toMatch(/limit of 1 store.*"default_secrets_store".*adopt: true/);
     expect(await rig.writesSince(before)).toEqual([]);
 
     expect(await store.up({ name: "default_secrets_store", adopt: true })).toBe("create");
-    expect(store.id).toBe(existing!.id);
+    expect(store.id).toBe(existing.id);
     expect(store.outputs).toMatchObject({ name: "default_secrets_store", accountId: rig.emulator.accountId });
     expect(await rig.writesSince(before)).toEqual([]);
     expect(await store.up({ name: "default_secrets_store", adopt: true })).toBe("same");

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HostCallError } from "../rig/host";
 import { leaks, Rig, sha256 } from "../rig";
 import { Managed } from "../rig/lifecycle";
+import { must } from "../must";
 
 const VALUE_1 = "sk_live_first_0123456789abcdef";
 const VALUE_2 = "sk_live_second_fedcba9876543210";
@@ -14,7 +15,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
 
   beforeAll(async () => {
     rig = await Rig.start({ emulator: { seed: { stores: [{ name: "default_secrets_store" }] }, quota: 25 } });
-    storeId = (await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores"))[0]!.id;
+    storeId = must((await rig.api<Array<{ id: string }>>("GET", "/secrets_store/stores"))[0], "a store").id;
   });
   afterAll(async () => {
     // Nothing any response or log line carried may contain a secret value or the token.
@@ -119,13 +120,14 @@ describe("StoreSecret through the real dynamic provider host", () => {
     const before = (await rig.requests()).length;
     const { failures } = await s.check(secretArgs({ name: "taken" }));
     expect(failures).toHaveLength(1);
-    expect(failures[0]!.property).toBe("name");
-    expect(failures[0]!.reason).toContain(existing!.id);
-    expect(failures[0]!.reason).toContain("adopt: true");
+    const failure = must(failures[0], "a failure");
+    expect(failure.property).toBe("name");
+    expect(failure.reason).toContain(must(existing, "the existing secret").id);
+    expect(failure.reason).toContain("adopt: true");
     expect(await rig.writesSince(before)).toEqual([]);
 
     expect(await s.up(secretArgs({ name: "taken", adopt: true }))).toBe("create");
-    expect(s.id).toBe(existing!.id);
+    expect(s.id).toBe(must(existing, "the existing secret").id);
     expect(s.outputs.scopes).toEqual(["workers"]);
     expect(await rig.secretSha256(s.id)).toBe(sha256(VALUE_1));
   });
@@ -151,9 +153,10 @@ describe("StoreSecret through the real dynamic provider host", () => {
     expect(err).toBeInstanceOf(HostCallError);
     expect(err.initFailed?.id).toMatch(/^[0-9a-f]{32}$/);
     expect(err.initFailed?.properties.__provider).toBe(rig.providers.StoreSecret);
-    expect(await rig.secretSha256(err.initFailed!.id)).toBe(sha256(VALUE_1));
+    const initFailed = must(err.initFailed, "the failed create's initFailed");
+    expect(await rig.secretSha256(initFailed.id)).toBe(sha256(VALUE_1));
     // The engine keeps it in the state and updates it on the next up: no second secret.
-    const updated = await rig.host.update(err.initFailed!.id, s.urn, err.initFailed!.properties, inputs);
+    const updated = await rig.host.update(initFailed.id, s.urn, initFailed.properties, inputs);
     expect(updated.properties.previousId).toMatch(/^[0-9a-f]{32}$/);
     const names = (await rig.api<Array<{ name: string }>>("GET", `/secrets_store/stores/${storeId}/secrets?search=half_created`)).map((x) => x.name).sort();
     expect(names).toEqual(["half_created", "half_created_previous_v1"]);
@@ -193,7 +196,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
     for (const [over, property, reason] of cases) {
       const { failures } = await s.check(secretArgs(over));
       expect(failures.map((f) => f.property)).toEqual([property]);
-      expect(failures[0]!.reason).toMatch(reason);
+      expect(failures[0]?.reason).toMatch(reason);
     }
     expect((await s.check(secretArgs({ name: "large_value", value: "x".repeat(2000), allowLargeValue: true }))).failures).toEqual([]);
     expect(await rig.writesSince(before)).toEqual([]);
@@ -220,7 +223,7 @@ describe("StoreSecret through the real dynamic provider host", () => {
       results.push(await new Managed(rig, "StoreSecret", `bulk${i}`).check(secretArgs({ name: `bulk_${i}` })));
     }
     expect(results.slice(0, free).every((r) => r.failures.length === 0)).toBe(true);
-    const last = results[free]!.failures[0]!;
+    const last = must(results[free]?.failures[0], `the failure of check ${free}`);
     expect(last.reason).toContain(`quota ${quota.secrets.quota}, in use ${quota.secrets.usage}, this deployment creates ${free + 1}`);
     expect(last.reason).toContain(`bulk_${free}`);
     expect(await rig.writesSince(before)).toEqual([]);
@@ -231,13 +234,13 @@ describe("StoreSecret through the real dynamic provider host", () => {
     await rig.restartHost({ "cloudflare-secrets-store:apiBaseUrl": rig.emulator.url });
     const s = new Managed(rig, "StoreSecret", "unconfigured");
     const { failures } = await s.check(secretArgs({ name: "unconfigured" }));
-    expect(failures[0]!.reason).toContain("cloudflare:apiToken");
-    expect(failures[0]!.reason).toContain("CLOUDFLARE_API_TOKEN");
+    expect(failures[0]?.reason).toContain("cloudflare:apiToken");
+    expect(failures[0]?.reason).toContain("CLOUDFLARE_API_TOKEN");
     await rig.restartHost({ "cloudflare:apiToken": rig.emulator.token, "cloudflare-secrets-store:apiBaseUrl": rig.emulator.url });
     const second = await s.check(secretArgs({ name: "unconfigured" }));
     expect(second.failures[0]).toMatchObject({ property: "accountId" });
-    expect(second.failures[0]!.reason).toContain("cloudflare-secrets-store:accountId");
-    expect(second.failures[0]!.reason).toContain("CLOUDFLARE_ACCOUNT_ID");
+    expect(second.failures[0]?.reason).toContain("cloudflare-secrets-store:accountId");
+    expect(second.failures[0]?.reason).toContain("CLOUDFLARE_ACCOUNT_ID");
     await rig.restartHost();
   });
 

@@ -10,6 +10,7 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../..
 import { ProviderHost, type Props } from "./host";
 import { deployWorker, emulatorFetch, requestLog, type Json, type RequestLogEntry } from "../../tools/emulator-client";
 import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
+import { must } from "../must";
 
 export type Kind = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "PreviousSecretCopy";
 const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudflare-secrets-store:";
@@ -23,7 +24,7 @@ export function serializedProviders(programDir: string): Record<Kind, string> {
   });
   const byType = JSON.parse(out) as Record<string, string>;
   const kinds: Kind[] = ["SecretsStore", "StoreSecret", "WorkerSecretBinding", "PreviousSecretCopy"];
-  return Object.fromEntries(kinds.map((k) => [k, byType[TYPE_PREFIX + k]!])) as Record<Kind, string>;
+  return Object.fromEntries(kinds.map((k) => [k, must(byType[TYPE_PREFIX + k], `the serialized provider of ${k}`)])) as Record<Kind, string>;
 }
 
 let staged: { dir: string; providers: Record<Kind, string> } | undefined;
@@ -88,7 +89,7 @@ export class Rig {
 
   /** The provider host process of the current "deployment". */
   get host(): ProviderHost {
-    return this.current!;
+    return must(this.current, "a provider host (the rig has started one)");
   }
 
   /** Transcripts of every resource driven on this rig (see lifecycle.ts): what leak checks search. */

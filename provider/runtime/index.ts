@@ -9,7 +9,8 @@ import * as workerSecretBinding from "./worker-secret-binding";
 import * as workerSecretBindings from "./worker-secret-bindings";
 import { rememberStackConfig, type StackConfig } from "./config";
 import { scrubbed } from "./failures";
-import { isClaimed, type ResourceKindName } from "./deployment-memory";
+import { isClaimed } from "./deployment-memory";
+import type { ResourceKindName } from "./kinds";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
 export function configure(req: { config: StackConfig }): void {
@@ -44,13 +45,13 @@ const asProvider = <State, M extends KindHandlers<State>>(kind: ResourceKindName
   }),
 });
 
-/** One provider per resource kind, keyed by the kind the shims name. */
+/** One provider per resource kind (every kind of `RESOURCE_KINDS`, no other), keyed by the kind the shims name. */
 export const providers = {
   SecretsStore: asProvider("SecretsStore", secretsStore),
   StoreSecret: asProvider("StoreSecret", storeSecret),
   WorkerSecretBinding: asProvider("WorkerSecretBinding", workerSecretBinding),
   WorkerSecretBindings: asProvider("WorkerSecretBindings", workerSecretBindings),
   PreviousSecretCopy: asProvider("PreviousSecretCopy", previousSecretCopy),
-};
+} satisfies Record<ResourceKindName, unknown>;
 
 export type ResourceKind = keyof typeof providers;

@@ -6,6 +6,9 @@
  */
 import { getQuota, type Quota } from "../api/secrets-store";
 import type { Settings } from "./config";
+import type { ResourceKindName } from "./kinds";
+
+export type { ResourceKindName };
 
 const quotas = new Map<string, Promise<Quota>>();
 const creates = new Map<string, Map<string, number>>();
@@ -89,8 +92,6 @@ export function planOwnedStore(accountId: string, name: string): void {
 export function isOwnedStore(accountId: string, name: string): boolean {
   return owned.has(`${accountId}/stores/${name}`);
 }
-
-export type ResourceKindName = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "WorkerSecretBindings" | "PreviousSecretCopy";
 
 /**
  * Records that a create in this deployment took over the existing object `id` of this kind

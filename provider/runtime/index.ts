@@ -10,7 +10,8 @@ import * as workerSecretBindings from "./worker-secret-bindings";
 import { rememberStackConfig, type StackConfig } from "./config";
 import { scrubbed } from "./failures";
 import { noteCall } from "./activity";
-import { isClaimed, type ResourceKindName } from "./deployment-memory";
+import { isClaimed } from "./deployment-memory";
+import type { ResourceKindName } from "./kinds";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
 export function configure(req: { config: StackConfig }): void {
@@ -55,13 +56,13 @@ const called =
     return fn(...args);
   };
 
-/** One provider per resource kind, keyed by the kind the shims name. */
+/** One provider per resource kind (every kind of `RESOURCE_KINDS`, no other), keyed by the kind the shims name. */
 export const providers = {
   SecretsStore: asProvider("SecretsStore", secretsStore),
   StoreSecret: asProvider("StoreSecret", storeSecret),
   WorkerSecretBinding: asProvider("WorkerSecretBinding", workerSecretBinding),
   WorkerSecretBindings: asProvider("WorkerSecretBindings", workerSecretBindings),
   PreviousSecretCopy: asProvider("PreviousSecretCopy", previousSecretCopy),
-};
+} satisfies Record<ResourceKindName, unknown>;
 
 export type ResourceKind = keyof typeof providers;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type RunningEmulator } from "../../emulator";
 import { sha256 } from "../emulator/helpers";
 import { emulatorFetch, requestLog, type Json } from "../../tools/emulator-client";
-import { ok, runWrangler, type WranglerRun } from "../rig/wrangler";
+import { deployWorker, ok, runWrangler, type WranglerRun } from "../rig/wrangler";
 import { must } from "../must";
 
 let emu: RunningEmulator;
@@ -287,5 +287,60 @@ secret_name = "STRIPE_KEY"
       "PATCH scripts/deployed-worker/script-settings 200",
       "POST scripts/deployed-worker/subdomain 200",
     ]);
+  });
+});
+
+describe("wrangler deploy during a secret's pending window (test/emulator/pending.test.ts has the window's rules)", () => {
+  const notFound = (binding: string, store: string, secret: string) =>
+    `Secrets Store binding '${binding}' references store '${store}' and secret '${secret}' which were not found.`;
+
+  it("refuses real `wrangler deploy` during the window (exit 1, code 10182), and deploys after it", async () => {
+    const home = fs.mkdtempSync(path.join(os.tmpdir(), "wrangler-home-"));
+    // A long window: wrangler's start-up (a second or more, 25 s on a loaded 2-core machine) must fall inside it.
+    const emu = await startEmulator({ port: 0, pendingMs: 30_000 });
+    try {
+      const create = await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${emu.token}` },
+        body: JSON.stringify({ name: "s" }),
+      });
+      const store = ((await create.json()) as { result: { id: string } }).result.id;
+      const createdAt = Date.now();
+      await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores/${store}/secrets`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${emu.token}` },
+        body: JSON.stringify([{ name: "KEY", value: "deployed-value", scopes: ["workers"] }]),
+      });
+      const entry = { binding: "API_KEY", store_id: store, secret_name: "KEY" };
+      const dir = path.join(home, "project");
+      const refused = await deployWorker(emu, home, dir, "pending-worker", [entry]).then(
+        () => undefined,
+        (err: Error) => err.message,
+      );
+      expect(Date.now() - createdAt, "wrangler ran past the window").toBeLessThan(30_000);
+      expect(refused).toBeDefined();
+      expect(refused).toContain(notFound("API_KEY", store, "KEY"));
+      expect(refused).toMatch(/10182/);
+
+      // Wait for active as a deploy script would, then deploy again from the same project.
+      const list = async () =>
+        (
+          (await (
+            await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores/${store}/secrets`, { headers: { authorization: `Bearer ${emu.token}` } })
+          ).json()) as {
+            result: Array<{ status: string }>;
+          }
+        ).result;
+      while ((await list()).some((s) => s.status !== "active")) await new Promise((resolve) => setTimeout(resolve, 200));
+      const deployed = await runWrangler(emu, home, dir, ["deploy"]);
+      expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
+      const hash = await fetch(`${emu.origin}/__emulator/accounts/${emu.accountId}/workers/scripts/pending-worker/bindings/API_KEY/sha256`, {
+        headers: { authorization: `Bearer ${emu.hookToken}` },
+      });
+      expect(((await hash.json()) as { sha256: string }).sha256).toBe(sha256("deployed-value"));
+    } finally {
+      await emu.close();
+      fs.rmSync(home, { recursive: true, force: true });
+    }
   });
 });

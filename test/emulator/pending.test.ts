@@ -2,15 +2,15 @@
  * The pending window (issue #17): after a create, a duplicate or a value change a secret is
  * `pending` for `pendingMs * (1 + random * 0.5)` ms, in every answer; during it a Worker write that
  * binds the secret is refused with 400 10182 (settings PATCH, script upload, version upload, and
- * so `wrangler deploy`), and existing bindings still read the previous value.
+ * so `wrangler deploy`: test/clients/wrangler.test.ts runs it), and existing bindings still read
+ * the previous value.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { startEmulator, DEFAULT_PENDING_MS } from "../../emulator";
-import { deployWorker, runWrangler } from "../rig/wrangler";
+import { DEFAULT_PENDING_MS } from "../../emulator";
 import { cliStarted, codes, harness, messages, settingsForm, sha256, uploadForm, type Harness } from "./helpers";
 
 let h: Harness | undefined;
@@ -126,55 +126,6 @@ describe("bindings to a pending secret: 400 10182", () => {
     await h.waitActive(store);
     for (const [what, write] of Object.entries(writes)) expect((await write()).status, what).toBe(200);
     expect((await h.hook("GET", `/accounts/${h.emu.accountId}/workers/scripts/w/bindings/API_KEY/sha256`)).body.sha256).toBe(sha256("v1"));
-  });
-
-  it("refuses real `wrangler deploy` during the window (exit 1, code 10182), and deploys after it", async () => {
-    const home = tmpDir("wrangler-home-");
-    // A long window: wrangler's start-up (a second or more, 25 s on a loaded 2-core machine) must fall inside it.
-    const emu = await startEmulator({ port: 0, pendingMs: 30_000 });
-    try {
-      const create = await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${emu.token}` },
-        body: JSON.stringify({ name: "s" }),
-      });
-      const store = ((await create.json()) as { result: { id: string } }).result.id;
-      const createdAt = Date.now();
-      await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores/${store}/secrets`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${emu.token}` },
-        body: JSON.stringify([{ name: "KEY", value: "deployed-value", scopes: ["workers"] }]),
-      });
-      const entry = { binding: "API_KEY", store_id: store, secret_name: "KEY" };
-      const dir = path.join(home, "project");
-      const refused = await deployWorker(emu, home, dir, "pending-worker", [entry]).then(
-        () => undefined,
-        (err: Error) => err.message,
-      );
-      expect(Date.now() - createdAt, "wrangler ran past the window").toBeLessThan(30_000);
-      expect(refused).toBeDefined();
-      expect(refused).toContain(notFound("API_KEY", store, "KEY"));
-      expect(refused).toMatch(/10182/);
-
-      // Wait for active as a deploy script would, then deploy again from the same project.
-      const list = async () =>
-        (
-          (await (
-            await fetch(`${emu.url}/accounts/${emu.accountId}/secrets_store/stores/${store}/secrets`, { headers: { authorization: `Bearer ${emu.token}` } })
-          ).json()) as {
-            result: Array<{ status: string }>;
-          }
-        ).result;
-      while ((await list()).some((s) => s.status !== "active")) await new Promise((resolve) => setTimeout(resolve, 200));
-      const deployed = await runWrangler(emu, home, dir, ["deploy"]);
-      expect(deployed.code, deployed.stdout + deployed.stderr).toBe(0);
-      const hash = await fetch(`${emu.origin}/__emulator/accounts/${emu.accountId}/workers/scripts/pending-worker/bindings/API_KEY/sha256`, {
-        headers: { authorization: `Bearer ${emu.hookToken}` },
-      });
-      expect(((await hash.json()) as { sha256: string }).sha256).toBe(sha256("deployed-value"));
-    } finally {
-      await emu.close();
-    }
   });
 });
 

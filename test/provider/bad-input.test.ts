@@ -30,7 +30,7 @@ const WORKER = "api-worker";
 const VALUE = "valid-value-4711-Zq";
 
 /** Inputs that pass check, one per kind; every case changes one of them. */
-const BASE: Record<Exclude<Kind, "PreviousSecretCopy">, Record<string, unknown>> = {
+const BASE: Record<Exclude<Kind, "PreviousSecretCopy" | "WorkerSecretBindings">, Record<string, unknown>> = {
   SecretsStore: { name: "default_secrets_store", adopt: true },
   StoreSecret: { storeId: STORE, name: "fresh_secret", value: VALUE, scopes: ["workers"], comment: "a note" },
   WorkerSecretBinding: { scriptName: WORKER, bindingName: "API_KEY", storeId: STORE, secretName: SOURCE_NAME },

@@ -10,21 +10,38 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../..
 import { ProviderHost, type Props } from "./host";
 import { deployWorker, emulatorFetch, requestLog, type Json, type RequestLogEntry } from "../../tools/emulator-client";
 import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
+import { RESOURCE_KINDS, type ResourceKindName } from "../../provider/runtime/kinds";
 import { must } from "../must";
 
-export type Kind = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "PreviousSecretCopy";
+/** A resource kind (the one list is `RESOURCE_KINDS` in provider/runtime/kinds.ts). */
+export type Kind = ResourceKindName;
 const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudflare-secrets-store:";
 export const PROJECT = "rig";
 
-/** Serialized `__provider` text of each resource kind, as a program running the packed package makes it. */
+/**
+ * Serialized `__provider` text of each resource kind, as a program running the packed package makes
+ * it. Throws, naming the kind, when the program declared no resource of a kind (add one to
+ * serialize-provider.js) or a kind the runtime does not list.
+ */
 export function serializedProviders(programDir: string): Record<Kind, string> {
   const out = execFileSync(process.execPath, [path.join(REPO_ROOT, "test/rig/serialize-provider.js")], {
     cwd: programDir,
     encoding: "utf8",
   });
   const byType = JSON.parse(out) as Record<string, string>;
-  const kinds: Kind[] = ["SecretsStore", "StoreSecret", "WorkerSecretBinding", "PreviousSecretCopy"];
-  return Object.fromEntries(kinds.map((k) => [k, must(byType[TYPE_PREFIX + k], `the serialized provider of ${k}`)])) as Record<Kind, string>;
+  const unknown = Object.keys(byType).filter((t) => !RESOURCE_KINDS.some((k) => TYPE_PREFIX + k === t));
+  if (unknown.length) throw new Error(`serialize-provider.js declared ${unknown.join(", ")}, not in RESOURCE_KINDS (provider/runtime/kinds.ts)`);
+  return Object.fromEntries(
+    RESOURCE_KINDS.map((k) => {
+      const provider = byType[TYPE_PREFIX + k];
+      if (typeof provider !== "string" || provider === "") {
+        throw new Error(
+          `No serialized provider for ${k}: test/rig/serialize-provider.js must declare a resource of every kind in RESOURCE_KINDS (it made ${Object.keys(byType).join(", ") || "none"})`,
+        );
+      }
+      return [k, provider];
+    }),
+  ) as Record<Kind, string>;
 }
 
 let staged: { dir: string; providers: Record<Kind, string> } | undefined;

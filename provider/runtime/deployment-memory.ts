@@ -6,6 +6,7 @@
  */
 import { getQuota, type Quota } from "../api/secrets-store";
 import type { Settings } from "./config";
+import type { ResourceKind } from "../fields";
 
 const quotas = new Map<string, Promise<Quota>>();
 const creates = new Map<string, Map<string, number>>();
@@ -90,7 +91,7 @@ export function isOwnedStore(accountId: string, name: string): boolean {
   return owned.has(`${accountId}/stores/${name}`);
 }
 
-export type ResourceKindName = "SecretsStore" | "StoreSecret" | "WorkerSecretBinding" | "WorkerSecretBindings" | "PreviousSecretCopy";
+export type ResourceKindName = ResourceKind;
 
 /**
  * Records that a create in this deployment took over the existing object `id` of this kind

@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { CloudflareApiError } from "../api/error";
 import { accountIdFor, ConfigError, resolveSettings, type Settings } from "./config";
+import { DECLARATIONS, type ResourceKind } from "../fields";
+import { allowedInputs, outputOnly } from "../fields/declare";
 
 /** The engine's placeholder for a value not known yet (preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -84,67 +86,34 @@ export function definedOnly<T extends Record<string, unknown>>(inputs: T): T {
 }
 
 /**
- * The arguments each resource class passes (plus `__provider`, the output placeholders it passes
- * as undefined, and what our own check stores, which `ignoreChanges` may hand back). Anything else
- * is a mistake in the program and is refused, naming the key.
+ * The inputs each kind takes, from its declaration (../fields): its arguments, the output
+ * placeholders its class passes as undefined, and what its own check stores, which
+ * `ignoreChanges` may hand back (plus `__provider`). Anything else is a mistake in the program
+ * and is refused, naming the key.
  */
-export const ALLOWED_INPUTS = {
-  SecretsStore: ["name", "adopt", "forceDestroy", "accountId", "created", "modified"],
-  StoreSecret: [
-    "storeId",
-    "name",
-    "value",
-    "valueFrom",
-    "scopes",
-    "comment",
-    "adopt",
-    "allowLargeValue",
-    "duplicateOf",
-    "rotation",
-    "deleteWhenBound",
-    "accountId",
-    "status",
-    "created",
-    "modified",
-    "valueVersion",
-    "previousName",
-    "copyName",
-    "boundBy",
-    "renameFrom",
-    "rotationPlan",
-  ],
-  WorkerSecretBinding: ["scriptName", "bindingName", "storeId", "secretName", "accountId", "wranglerConfig", "workersScriptBinding"],
-  WorkerSecretBindings: ["scriptName", "storeId", "bindings", "accountId", "wranglerConfig", "workersScriptBindings"],
-  PreviousSecretCopy: ["storeId", "secretId", "secretName", "previousName", "valueVersion", "deleteWhenBound", "accountId", "previousId"],
-} as const;
+export const ALLOWED_INPUTS = Object.fromEntries(Object.entries(DECLARATIONS).map(([kind, d]) => [kind, allowedInputs(d)])) as unknown as Record<
+  ResourceKind,
+  readonly string[]
+>;
+
+/** The inputs each kind takes that the program does not pass: left out of the "takes: …" hint. */
+const OUTPUT_ONLY = Object.fromEntries(Object.entries(DECLARATIONS).map(([kind, d]) => [kind, new Set(outputOnly(d))])) as unknown as Record<
+  ResourceKind,
+  ReadonlySet<string>
+>;
 
 /** Adds a failure for every key of `news` that `kind` does not take. */
-export function unknownInputs(kind: keyof typeof ALLOWED_INPUTS, news: Record<string, unknown>, failures: CheckFailure[]): void {
-  const allowed: readonly string[] = ALLOWED_INPUTS[kind];
+export function unknownInputs(kind: ResourceKind, news: Record<string, unknown>, failures: CheckFailure[]): void {
+  const allowed = ALLOWED_INPUTS[kind];
   for (const key of Object.keys(news)) {
     if (key === "__provider" || allowed.includes(key)) continue;
     const shown = key.length > 64 ? `${key.slice(0, 64)}…` : key;
     failures.push({
       property: shown,
-      reason: `\`${shown}\` is not an argument of ${kind}. Remove it (a misspelling?); ${kind} takes: ${allowed.filter((k) => !OUTPUT_ONLY.has(k)).join(", ")}.`,
+      reason: `\`${shown}\` is not an argument of ${kind}. Remove it (a misspelling?); ${kind} takes: ${allowed.filter((k) => !OUTPUT_ONLY[kind].has(k)).join(", ")}.`,
     });
   }
 }
-const OUTPUT_ONLY = new Set([
-  "created",
-  "modified",
-  "status",
-  "valueVersion",
-  "previousName",
-  "copyName",
-  "boundBy",
-  "renameFrom",
-  "rotationPlan",
-  "wranglerConfig",
-  "workersScriptBinding",
-  "workersScriptBindings",
-  "previousId",
-]);
 
 /** Failure reason for an id that is not 32 lowercase hex characters, or undefined. Never repeats the input. */
 export function idProblem(property: string, id: string, what: string, example: string): string | undefined {

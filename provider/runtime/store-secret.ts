@@ -50,45 +50,16 @@ import * as view from "./account-view";
 import * as batches from "./secret-batches";
 import { copyComment, copyNameFor, isCopyOf } from "./previous-secret-copy";
 import * as usage from "./usage";
+import type { StoreSecretInputs, StoreSecretState } from "../fields/store-secret";
 
 /** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
 type ProgramInputs = Record<string, unknown>;
 
 /** A StoreSecret's checked inputs: what {@link check} answers and the state keeps as its inputs. */
-type SecretInputs = {
-  storeId: string;
-  name: string;
-  scopes: string[];
-  comment: string;
-  adopt: boolean;
-  allowLargeValue: boolean;
-  accountId?: string;
-  duplicateOf?: { secretId: string };
-  deleteWhenBound?: boolean;
-  valueFrom?: { env: string };
-  /** The value's fingerprint (see ./values), never the plaintext. */
-  value?: string;
-  valueVersion: number;
-  rotation?: { keepPrevious: boolean; previousName?: string };
-  /** The base of the copies' names. */
-  previousName?: string;
-  /** The copy that holds the previous value after this deployment. */
-  copyName?: string;
-  rotationPlan?: string;
-  renameFrom?: { secretId: string };
-  __provider?: string;
-};
+type SecretInputs = StoreSecretInputs;
 
 /** The state after create, read or update: the inputs, and the secret as Cloudflare answered. */
-type SecretState = SecretInputs & {
-  accountId: string;
-  status: string;
-  created: string;
-  modified: string;
-  previousId?: string;
-  boundBy: usage.Use[];
-  drift?: string;
-};
+type SecretState = StoreSecretState;
 
 const Rotation = z.object({ keepPrevious: z.boolean(), previousName: z.string().optional() }).strict();
 const DuplicateOf = z.object({ secretId: z.string().min(1) }).strict();

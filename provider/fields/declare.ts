@@ -42,6 +42,8 @@ export interface FieldSpec {
   readonly type: string;
   /** What it is: the README's description column (Markdown). */
   readonly doc: string;
+  /** What the output holds, where that differs from `doc` (a field that is an argument and an output). */
+  readonly outDoc?: string;
   /** An example, as the program writes it. */
   readonly example?: string;
   /** Not listed in the README's tables (internal: what check stores for create, or a state detail). */

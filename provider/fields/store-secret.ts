@@ -14,6 +14,7 @@ export const STORE_SECRET = {
     preview: "32 lowercase hex characters; the store exists",
     type: "string",
     doc: "The store. Changing it replaces the secret.",
+    outDoc: "The store that holds it.",
     example: "storeId: store.id",
   }),
   name: field<pulumi.Input<string>, string>()({
@@ -23,6 +24,7 @@ export const STORE_SECRET = {
     state: "always",
     preview: "letters, digits, `_` and `-`, at most 255; not taken by a secret this resource does not own (unless `adopt`)",
     type: "string",
+    outDoc: "The secret's name.",
     doc: "Letters, digits, `_`, `-`. Changing it replaces the secret: created anew with the value when the program holds it, otherwise copied (duplicate, then delete) so the value is kept.",
     example: 'name: "stripe_api_key"',
   }),
@@ -53,6 +55,7 @@ export const STORE_SECRET = {
     preview: "at least one known scope, each once; removing `workers` while Workers bind the secret fails",
     type: "list of `workers`, `ai_gateway` (`ai-gateway` accepted), `dex`, `access`, `containers`, `websearch`",
     doc: "Compared as a set: order never causes a diff.",
+    outDoc: "Its scopes, sorted.",
     example: 'scopes: ["workers", "ai_gateway"]',
   }),
   comment: field<pulumi.Input<string>, string>()({
@@ -63,6 +66,7 @@ export const STORE_SECRET = {
     preview: "at most 1,024 characters, no control characters but tab and newline",
     type: "string",
     doc: "Free text.",
+    outDoc: 'Its comment ("" when none).',
     example: 'comment: "Stripe live key, rotated by PR"',
   }),
   adopt: field<pulumi.Input<boolean>, boolean>()({
@@ -116,6 +120,7 @@ export const STORE_SECRET = {
     preview: "32 lowercase hex characters; the token can read the account",
     type: "string",
     doc: "The account; see configuration.",
+    outDoc: "The account that holds it.",
     example: 'accountId: "0123456789abcdef0123456789abcdef"',
   }),
   status: field<never, string>()({ out: "declared", state: "always", type: "string", doc: "`pending`, `active` or `deleted`." }),

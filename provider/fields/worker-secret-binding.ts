@@ -57,6 +57,7 @@ export const WORKER_SECRET_BINDING = {
     preview: "32 lowercase hex characters; the token can read the account",
     type: "string",
     doc: "The account; see configuration.",
+    outDoc: "The account that holds the Worker.",
     example: 'accountId: "0123456789abcdef0123456789abcdef"',
   }),
   wranglerConfig: field<never, WranglerEntry, WranglerSecretsStoreSecret>()({

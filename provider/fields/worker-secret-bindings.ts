@@ -32,7 +32,8 @@ export const WORKER_SECRET_BINDINGS = {
     state: "always",
     preview: "as `WorkerSecretBinding`'s `bindingName` and `secretName`, for every entry",
     type: "map of binding name to secret name",
-    doc: "Binding name (a JavaScript identifier) to secret name (pass the StoreSecrets' `name` so they exist first). Adding, changing or removing entries is one settings write; as an output, the bindings as on the Worker after the last `up` or `refresh`.",
+    doc: "Binding name (a JavaScript identifier: the Worker reads `env.<name>`) to secret name. Pass the StoreSecrets' `name` outputs so the secrets exist first. Adding, changing or removing entries is one settings write for the Worker.",
+    outDoc: "The bindings, as on the Worker after the last `up` or `refresh`.",
     example: "bindings: { STRIPE_KEY: stripe.name, OPENAI_KEY: openai.name }",
   }),
   accountId: field<pulumi.Input<string>, string>()({
@@ -43,6 +44,7 @@ export const WORKER_SECRET_BINDINGS = {
     preview: "32 lowercase hex characters; the token can read the account",
     type: "string",
     doc: "The account; see configuration.",
+    outDoc: "The account that holds the Worker.",
     example: 'accountId: "0123456789abcdef0123456789abcdef"',
   }),
   wranglerConfig: field<never, WranglerEntry[], WranglerSecretsStoreSecret[]>()({

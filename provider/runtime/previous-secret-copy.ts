@@ -32,7 +32,10 @@ type CopyState = PreviousSecretCopyState;
  */
 export const copyComment = (name: string, version: number) => `previous value of ${name} (version ${version})`;
 
-/** Whether `comment` marks a copy of one of `names` (copies made before version 0.2 included). */
+/**
+ * Whether `comment` marks a copy of one of `names`. Only its start is compared, so copies an
+ * earlier build made (`previous value of <name> (kept by rotation to version <n>)`) count too.
+ */
 export const isCopyOf = (comment: string, names: string[]) => names.some((n) => comment.startsWith(`previous value of ${n} (`));
 
 /**

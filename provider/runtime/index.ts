@@ -37,6 +37,11 @@ export interface KindHandlers<Inputs, State> {
 /** The handlers of kind `K`. */
 export type HandlersOf<K extends ResourceKind> = KindHandlers<InputsOf<Declarations[K]>, StateOf<Declarations[K]>>;
 
+/** One kind's provider as the shims call it: its handlers, `remove` as the engine's `delete`. */
+export type ProviderOf<K extends ResourceKind> = Omit<HandlersOf<K>, "remove"> & {
+  delete: (id: string, props: StateOf<Declarations[K]>) => Promise<void>;
+};
+
 /**
  * The provider of one kind, as the shims call it. Two rules hold for every kind:
  * - an object that a create in this deployment took over (see {@link claim}) is never deleted by
@@ -44,7 +49,7 @@ export type HandlersOf<K extends ResourceKind> = KindHandlers<InputsOf<Declarati
  *   `pulumi up --replace`) must not lose it when the engine deletes the resource it replaces;
  * - no error leaves with a secret value in it (see {@link scrubbed}).
  */
-const asProvider = <K extends ResourceKind>(kind: K, m: HandlersOf<K>) => ({
+const asProvider = <K extends ResourceKind>(kind: K, m: HandlersOf<K>): ProviderOf<K> => ({
   check: scrubbed(m.check),
   diff: scrubbed(m.diff),
   create: scrubbed(m.create),
@@ -56,7 +61,7 @@ const asProvider = <K extends ResourceKind>(kind: K, m: HandlersOf<K>) => ({
 });
 
 /** One provider per resource kind, keyed by the kind the shims name. */
-export const providers: { [K in ResourceKind]: ReturnType<typeof asProvider<K>> } = {
+export const providers: { [K in ResourceKind]: ProviderOf<K> } = {
   SecretsStore: asProvider("SecretsStore", secretsStore),
   StoreSecret: asProvider("StoreSecret", storeSecret),
   WorkerSecretBinding: asProvider("WorkerSecretBinding", workerSecretBinding),

@@ -63,6 +63,23 @@ export const field =
   <S extends FieldSpec>(spec: S): S & { readonly __types?: FieldTypes<Arg, Value, Out> } =>
     spec;
 
+/**
+ * The optional `accountId` argument that every resource a program writes takes; in the state, the
+ * account the provider resolved. `outDoc`: what the output says; `example`: as the TSDoc shows it.
+ */
+export const accountIdField = (outDoc: string, example: string) =>
+  field<pulumi.Input<string>, string>()({
+    arg: "optional",
+    out: "declared",
+    checked: "optional",
+    state: "always",
+    preview: "32 lowercase hex characters; the token can read the account",
+    type: "string",
+    doc: "The account; see configuration.",
+    outDoc,
+    example,
+  });
+
 /** A resource's declaration: its fields, in the order the "takes: …" hint lists them. */
 export type Declaration = Record<string, Field>;
 

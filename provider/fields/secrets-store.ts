@@ -1,6 +1,6 @@
 /** The fields of a SecretsStore, declared once (see ./declare). */
 import type * as pulumi from "@pulumi/pulumi";
-import { field, type ArgsOf, type InputsOf, type StateOf } from "./declare";
+import { accountIdField, field, type ArgsOf, type InputsOf, type StateOf } from "./declare";
 
 export const SECRETS_STORE = {
   name: field<pulumi.Input<string>, string>()({
@@ -30,17 +30,7 @@ export const SECRETS_STORE = {
     doc: "Let delete remove the store (an adopted one too) while it still holds secrets, and them. Without it, deleting a store this resource created fails when it holds secrets and says how many.",
     example: "forceDestroy: true",
   }),
-  accountId: field<pulumi.Input<string>, string>()({
-    arg: "optional",
-    out: "declared",
-    checked: "optional",
-    state: "always",
-    preview: "32 lowercase hex characters; the token can read the account",
-    type: "string",
-    doc: "The account; see configuration.",
-    outDoc: "The account that holds the store.",
-    example: '"0123456789abcdef0123456789abcdef"',
-  }),
+  accountId: accountIdField("The account that holds the store.", '"0123456789abcdef0123456789abcdef"'),
   created: field<never, string>()({ out: "declared", state: "always", type: "string", doc: "When the store was created (RFC 3339)." }),
   modified: field<never, string>()({ out: "declared", state: "always", type: "string", doc: "When the store was last modified (RFC 3339)." }),
 };

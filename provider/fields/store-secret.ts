@@ -3,7 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { SecretUse } from "../resources/declared-bindings";
 import type { SecretRotation, SecretScope } from "../resources/store-secret";
 import type { Use } from "../runtime/usage";
-import { field, type ArgsOf, type InputsOf, type StateOf } from "./declare";
+import { accountIdField, field, type ArgsOf, type InputsOf, type StateOf } from "./declare";
 
 export const STORE_SECRET = {
   storeId: field<pulumi.Input<string>, string>()({
@@ -112,17 +112,7 @@ export const STORE_SECRET = {
     doc: "Accept breaking Workers: let the secret (or its copy) be deleted, renamed, replaced or lose its `workers` scope while Workers outside this program bind it. See [Where each secret is used](#where-each-secret-is-used).",
     example: "deleteWhenBound: true",
   }),
-  accountId: field<pulumi.Input<string>, string>()({
-    arg: "optional",
-    out: "declared",
-    checked: "optional",
-    state: "always",
-    preview: "32 lowercase hex characters; the token can read the account",
-    type: "string",
-    doc: "The account; see configuration.",
-    outDoc: "The account that holds it.",
-    example: 'accountId: "0123456789abcdef0123456789abcdef"',
-  }),
+  accountId: accountIdField("The account that holds it.", 'accountId: "0123456789abcdef0123456789abcdef"'),
   status: field<never, string>()({ out: "declared", state: "always", type: "string", doc: "`pending`, `active` or `deleted`." }),
   created: field<never, string>()({ out: "declared", state: "always", type: "string", doc: "When it was created (RFC 3339)." }),
   modified: field<never, string>()({ out: "declared", state: "always", type: "string", doc: "When it was last modified (RFC 3339)." }),

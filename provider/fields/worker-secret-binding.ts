@@ -1,7 +1,7 @@
 /** The fields of a WorkerSecretBinding, declared once (see ./declare). */
 import type * as pulumi from "@pulumi/pulumi";
 import type { WorkersScriptStoreBinding, WranglerSecretsStoreSecret } from "../resources/worker-secret-binding";
-import { field, type ArgsOf, type InputsOf, type StateOf } from "./declare";
+import { accountIdField, field, type ArgsOf, type InputsOf, type StateOf } from "./declare";
 
 /** A binding as a wrangler config's `secrets_store_secrets` lists it. */
 export type WranglerEntry = { binding: string; store_id: string; secret_name: string };
@@ -49,17 +49,7 @@ export const WORKER_SECRET_BINDING = {
     doc: "The secret (pass the StoreSecret's `name` so it exists first). Changing it swaps the binding in one write.",
     example: "secretName: stripe.name",
   }),
-  accountId: field<pulumi.Input<string>, string>()({
-    arg: "optional",
-    out: "declared",
-    checked: "optional",
-    state: "always",
-    preview: "32 lowercase hex characters; the token can read the account",
-    type: "string",
-    doc: "The account; see configuration.",
-    outDoc: "The account that holds the Worker.",
-    example: 'accountId: "0123456789abcdef0123456789abcdef"',
-  }),
+  accountId: accountIdField("The account that holds the Worker.", 'accountId: "0123456789abcdef0123456789abcdef"'),
   wranglerConfig: field<never, WranglerEntry, WranglerSecretsStoreSecret>()({
     out: "declared",
     state: "always",

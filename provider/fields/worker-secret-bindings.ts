@@ -1,7 +1,7 @@
 /** The fields of a WorkerSecretBindings, declared once (see ./declare). */
 import type * as pulumi from "@pulumi/pulumi";
 import type { WorkersScriptStoreBinding, WranglerSecretsStoreSecret } from "../resources/worker-secret-binding";
-import { field, type ArgsOf, type InputsOf, type StateOf } from "./declare";
+import { accountIdField, field, type ArgsOf, type InputsOf, type StateOf } from "./declare";
 import type { ScriptBinding, WranglerEntry } from "./worker-secret-binding";
 
 export const WORKER_SECRET_BINDINGS = {
@@ -36,17 +36,7 @@ export const WORKER_SECRET_BINDINGS = {
     outDoc: "The bindings, as on the Worker after the last `up` or `refresh`.",
     example: "bindings: { STRIPE_KEY: stripe.name, OPENAI_KEY: openai.name }",
   }),
-  accountId: field<pulumi.Input<string>, string>()({
-    arg: "optional",
-    out: "declared",
-    checked: "optional",
-    state: "always",
-    preview: "32 lowercase hex characters; the token can read the account",
-    type: "string",
-    doc: "The account; see configuration.",
-    outDoc: "The account that holds the Worker.",
-    example: 'accountId: "0123456789abcdef0123456789abcdef"',
-  }),
+  accountId: accountIdField("The account that holds the Worker.", 'accountId: "0123456789abcdef0123456789abcdef"'),
   wranglerConfig: field<never, WranglerEntry[], WranglerSecretsStoreSecret[]>()({
     out: "declared",
     state: "always",

@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
+import { outputPlaceholders, type Assert, type ClassMatches, type Equal } from "../fields/declare";
+import { PREVIOUS_SECRET_COPY, type PreviousSecretCopyDeclaredArgs } from "../fields/previous-secret-copy";
 
 /** Inputs of a {@link PreviousSecretCopy}; a StoreSecret with `rotation.keepPrevious` fills them. */
 export interface PreviousSecretCopyArgs {
@@ -58,10 +60,15 @@ export class PreviousSecretCopy extends pulumi.dynamic.Resource {
     super(
       shimFor("PreviousSecretCopy"),
       name,
-      { ...args, previousId: undefined, [SECRET_INPUTS_KEY]: secretInputNames(args) },
+      { ...outputPlaceholders(PREVIOUS_SECRET_COPY), ...args, [SECRET_INPUTS_KEY]: secretInputNames(args) },
       opts,
       "cloudflare-secrets-store",
       "PreviousSecretCopy",
     );
   }
 }
+
+// The interface and the class carry the TSDoc an IDE shows; the declaration (../fields) is the one
+// source of the fields: these fail tsc when either drifts from it.
+type _ArgsMatch = Assert<Equal<PreviousSecretCopyArgs, PreviousSecretCopyDeclaredArgs>>;
+type _OutputsMatch = Assert<ClassMatches<PreviousSecretCopy, typeof PREVIOUS_SECRET_COPY>>;

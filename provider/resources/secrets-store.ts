@@ -1,6 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
+import { outputPlaceholders, type Assert, type ClassMatches, type Equal } from "../fields/declare";
+import { SECRETS_STORE, type SecretsStoreDeclaredArgs } from "../fields/secrets-store";
 
 /** Arguments of a {@link SecretsStore}. */
 export interface SecretsStoreArgs {
@@ -61,10 +63,15 @@ export class SecretsStore extends pulumi.dynamic.Resource {
     super(
       shimFor("SecretsStore"),
       name,
-      { ...args, [SECRET_INPUTS_KEY]: secretInputNames(args), accountId: args.accountId, created: undefined, modified: undefined },
+      { ...outputPlaceholders(SECRETS_STORE), ...args, [SECRET_INPUTS_KEY]: secretInputNames(args) },
       opts,
       "cloudflare-secrets-store",
       "SecretsStore",
     );
   }
 }
+
+// The interface and the class carry the TSDoc an IDE shows; the declaration (../fields) is the one
+// source of the fields: these fail tsc when either drifts from it.
+type _ArgsMatch = Assert<Equal<SecretsStoreArgs, SecretsStoreDeclaredArgs>>;
+type _OutputsMatch = Assert<ClassMatches<SecretsStore, typeof SECRETS_STORE>>;

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type * as Runtime from "../runtime";
 import type { ResourceKind } from "../runtime";
 
 /**
@@ -6,6 +7,9 @@ import type { ResourceKind } from "../runtime";
  * `require` the installed package at call time. It captures only the resource kind: no token,
  * account id, client, schema or value. Because it requires the installed package, upgrading the
  * package also upgrades what refresh and destroy run for old state.
+ *
+ * Typed through the runtime's own module type (a type-only import, erased from the serialized
+ * text): each call meets `providers[kind]`, typed per kind from its declaration (../fields).
  */
 export function shimFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
   // One object per kind: Pulumi serializes a dynamic provider once per object (its cache is keyed by
@@ -18,7 +22,7 @@ export function shimFor(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
 const shims = new Map<ResourceKind, pulumi.dynamic.ResourceProvider>();
 
 function newShim(kind: ResourceKind): pulumi.dynamic.ResourceProvider {
-  const runtime = () => require("pulumi-cloudflare-secrets-store/runtime");
+  const runtime = (): typeof Runtime => require("pulumi-cloudflare-secrets-store/runtime");
   return {
     configure: async (req) => runtime().configure(req),
     check: async (olds, news) => runtime().providers[kind].check(olds, news),

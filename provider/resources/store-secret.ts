@@ -8,6 +8,8 @@ import { markManaged, type SecretUse } from "./declared-bindings";
 import { PreviousSecretCopy } from "./previous-secret-copy";
 import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
+import { outputPlaceholders, type Assert, type ClassMatches, type Equal } from "../fields/declare";
+import { STORE_SECRET, type StoreSecretDeclaredArgs } from "../fields/store-secret";
 
 /** A scope: a service allowed to use the secret. `ai-gateway` is accepted as `ai_gateway`. */
 export type SecretScope = Scope | "ai-gateway";
@@ -186,6 +188,7 @@ export class StoreSecret extends pulumi.dynamic.Resource {
       shimFor("StoreSecret"),
       name,
       {
+        ...outputPlaceholders(STORE_SECRET),
         ...args,
         [SECRET_INPUTS_KEY]: secretInputNames(args),
         // With `valueFrom`, a secret placeholder: the fingerprint `check` stores under `value` stays secret.
@@ -195,15 +198,6 @@ export class StoreSecret extends pulumi.dynamic.Resource {
             : args.valueFrom !== undefined
               ? pulumi.secret(VALUE_FROM_MARKER)
               : undefined,
-        valueFrom: args.valueFrom,
-        accountId: args.accountId,
-        comment: args.comment,
-        status: undefined,
-        created: undefined,
-        modified: undefined,
-        valueVersion: undefined,
-        copyName: undefined,
-        boundBy: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "value"] },
       "cloudflare-secrets-store",
@@ -232,3 +226,8 @@ export class StoreSecret extends pulumi.dynamic.Resource {
     }
   }
 }
+
+// The interface and the class carry the TSDoc an IDE shows; the declaration (../fields) is the one
+// source of the fields: these fail tsc when either drifts from it.
+type _ArgsMatch = Assert<Equal<StoreSecretArgs, StoreSecretDeclaredArgs>>;
+type _OutputsMatch = Assert<ClassMatches<StoreSecret, typeof STORE_SECRET>>;

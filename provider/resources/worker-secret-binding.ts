@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { declareBindings } from "./declared-bindings";
 import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
+import { outputPlaceholders, type Assert, type ClassMatches, type Equal } from "../fields/declare";
+import { WORKER_SECRET_BINDING, type WorkerSecretBindingDeclaredArgs } from "../fields/worker-secret-binding";
 
 /** Arguments of a {@link WorkerSecretBinding}. */
 export interface WorkerSecretBindingArgs {
@@ -83,7 +85,7 @@ export class WorkerSecretBinding extends pulumi.dynamic.Resource {
     super(
       shimFor("WorkerSecretBinding"),
       name,
-      { ...args, [SECRET_INPUTS_KEY]: secretInputNames(args), accountId: args.accountId, wranglerConfig: undefined, workersScriptBinding: undefined },
+      { ...outputPlaceholders(WORKER_SECRET_BINDING), ...args, [SECRET_INPUTS_KEY]: secretInputNames(args) },
       opts,
       "cloudflare-secrets-store",
       "WorkerSecretBinding",
@@ -95,3 +97,8 @@ export class WorkerSecretBinding extends pulumi.dynamic.Resource {
     );
   }
 }
+
+// The interface and the class carry the TSDoc an IDE shows; the declaration (../fields) is the one
+// source of the fields: these fail tsc when either drifts from it.
+type _ArgsMatch = Assert<Equal<WorkerSecretBindingArgs, WorkerSecretBindingDeclaredArgs>>;
+type _OutputsMatch = Assert<ClassMatches<WorkerSecretBinding, typeof WORKER_SECRET_BINDING>>;

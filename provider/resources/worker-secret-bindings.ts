@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { declareBindings } from "./declared-bindings";
 import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
 import { shimFor } from "./shim";
+import { outputPlaceholders, type Assert, type ClassMatches, type Equal } from "../fields/declare";
+import { WORKER_SECRET_BINDINGS, type WorkerSecretBindingsDeclaredArgs } from "../fields/worker-secret-bindings";
 import type { WorkersScriptStoreBinding, WranglerSecretsStoreSecret } from "./worker-secret-binding";
 
 /** Arguments of a {@link WorkerSecretBindings}. */
@@ -62,7 +64,7 @@ export class WorkerSecretBindings extends pulumi.dynamic.Resource {
     super(
       shimFor("WorkerSecretBindings"),
       name,
-      { ...args, [SECRET_INPUTS_KEY]: secretInputNames(args), accountId: args.accountId, wranglerConfig: undefined, workersScriptBindings: undefined },
+      { ...outputPlaceholders(WORKER_SECRET_BINDINGS), ...args, [SECRET_INPUTS_KEY]: secretInputNames(args) },
       opts,
       "cloudflare-secrets-store",
       "WorkerSecretBindings",
@@ -76,3 +78,8 @@ export class WorkerSecretBindings extends pulumi.dynamic.Resource {
     );
   }
 }
+
+// The interface and the class carry the TSDoc an IDE shows; the declaration (../fields) is the one
+// source of the fields: these fail tsc when either drifts from it.
+type _ArgsMatch = Assert<Equal<WorkerSecretBindingsArgs, WorkerSecretBindingsDeclaredArgs>>;
+type _OutputsMatch = Assert<ClassMatches<WorkerSecretBindings, typeof WORKER_SECRET_BINDINGS>>;

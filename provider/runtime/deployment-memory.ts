@@ -6,9 +6,7 @@
  */
 import { getQuota, type Quota } from "../api/secrets-store";
 import type { Settings } from "./config";
-import type { ResourceKindName } from "./kinds";
-
-export type { ResourceKindName };
+import type { ResourceKind } from "../fields";
 
 const quotas = new Map<string, Promise<Quota>>();
 const creates = new Map<string, Map<string, number>>();
@@ -92,6 +90,8 @@ export function planOwnedStore(accountId: string, name: string): void {
 export function isOwnedStore(accountId: string, name: string): boolean {
   return owned.has(`${accountId}/stores/${name}`);
 }
+
+export type ResourceKindName = ResourceKind;
 
 /**
  * Records that a create in this deployment took over the existing object `id` of this kind

@@ -2,31 +2,46 @@
  * What the serialized shims `require` at call time (`pulumi-cloudflare-secrets-store/runtime`).
  * Keep these names stable: old state keeps old shim text, and refresh/destroy run it.
  */
+import type * as pulumi from "@pulumi/pulumi";
 import * as previousSecretCopy from "./previous-secret-copy";
 import * as secretsStore from "./secrets-store";
 import * as storeSecret from "./store-secret";
 import * as workerSecretBinding from "./worker-secret-binding";
 import * as workerSecretBindings from "./worker-secret-bindings";
 import { rememberStackConfig, type StackConfig } from "./config";
-import { scrubbed } from "./failures";
+import { GONE, scrubbed } from "./failures";
 import { noteCall } from "./activity";
 import { isClaimed } from "./deployment-memory";
-import type { ResourceKindName } from "./kinds";
+import type { CheckFailure } from "./rules";
+import type { Declarations, ResourceKind } from "../fields";
+import type { InputsOf, StateOf } from "../fields/declare";
 
 /** Called from the host's `configure`: keeps the stack config for later calls. */
 export function configure(req: { config: StackConfig }): void {
   rememberStackConfig(req.config);
 }
 
-/** One resource kind's handlers, each typed with that kind's inputs and state. */
-interface KindHandlers<State> {
-  check(...args: never[]): Promise<unknown>;
-  diff(...args: never[]): Promise<unknown>;
-  create(...args: never[]): Promise<unknown>;
-  read(...args: never[]): Promise<unknown>;
-  update(...args: never[]): Promise<unknown>;
-  remove(id: string, props: State): Promise<void>;
+/**
+ * One resource kind's handlers, typed with that kind's checked inputs and state as its declaration
+ * (../fields) derives them: a runtime module whose signatures drift from its resource fails tsc.
+ * Properties, not methods, so their parameters are checked strictly.
+ */
+export interface KindHandlers<Inputs, State> {
+  check: (olds: Partial<State>, news: Record<string, unknown>) => Promise<{ inputs: Record<string, unknown>; failures: CheckFailure[] }>;
+  diff: (id: string, olds: State, news: Inputs) => Promise<pulumi.dynamic.DiffResult>;
+  create: (inputs: Inputs) => Promise<pulumi.dynamic.CreateResult<State>>;
+  read: (id: string, props: State) => Promise<pulumi.dynamic.ReadResult<State> | typeof GONE>;
+  update: (id: string, olds: State, news: Inputs) => Promise<pulumi.dynamic.UpdateResult<State>>;
+  remove: (id: string, props: State) => Promise<void>;
 }
+
+/** The handlers of kind `K`. */
+export type HandlersOf<K extends ResourceKind> = KindHandlers<InputsOf<Declarations[K]>, StateOf<Declarations[K]>>;
+
+/** One kind's provider as the shims call it: its handlers, `remove` as the engine's `delete`. */
+export type ProviderOf<K extends ResourceKind> = Omit<HandlersOf<K>, "remove"> & {
+  delete: (id: string, props: StateOf<Declarations[K]>) => Promise<void>;
+};
 
 /**
  * The provider of one kind, as the shims call it. Two rules hold for every kind:
@@ -35,14 +50,14 @@ interface KindHandlers<State> {
  *   `pulumi up --replace`) must not lose it when the engine deletes the resource it replaces;
  * - no error leaves with a secret value in it (see {@link scrubbed}).
  */
-const asProvider = <State, M extends KindHandlers<State>>(kind: ResourceKindName, m: M & KindHandlers<State>) => ({
+const asProvider = <K extends ResourceKind>(kind: K, m: HandlersOf<K>): ProviderOf<K> => ({
   check: scrubbed(called(m.check)),
   diff: scrubbed(called(m.diff)),
   create: scrubbed(called(m.create)),
   read: scrubbed(called(m.read)),
   update: scrubbed(called(m.update)),
   delete: scrubbed(
-    called(async (id: string, props: State) => {
+    called(async (id: string, props: StateOf<Declarations[K]>) => {
       if (!isClaimed(kind, id)) await m.remove(id, props);
     }),
   ),
@@ -56,13 +71,13 @@ const called =
     return fn(...args);
   };
 
-/** One provider per resource kind (every kind of `RESOURCE_KINDS`, no other), keyed by the kind the shims name. */
-export const providers = {
+/** One provider per resource kind keyed by the kind the shims name. */
+export const providers: { [K in ResourceKind]: ProviderOf<K> } = {
   SecretsStore: asProvider("SecretsStore", secretsStore),
   StoreSecret: asProvider("StoreSecret", storeSecret),
   WorkerSecretBinding: asProvider("WorkerSecretBinding", workerSecretBinding),
   WorkerSecretBindings: asProvider("WorkerSecretBindings", workerSecretBindings),
   PreviousSecretCopy: asProvider("PreviousSecretCopy", previousSecretCopy),
-} satisfies Record<ResourceKindName, unknown>;
+};
 
-export type ResourceKind = keyof typeof providers;
+export type { ResourceKind };

@@ -14,24 +14,17 @@ import { claim, isBreakAccepted, plannedCopy } from "./deployment-memory";
 import * as usage from "./usage";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";
+import type { PreviousSecretCopyInputs, PreviousSecretCopyState } from "../fields/previous-secret-copy";
 import { accountIdOf, definedOnly, field, secretNameProblem, unknownInputs, validId, type CheckFailure } from "./rules";
 
 /** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
 type ProgramInputs = Record<string, unknown>;
 
 /** A PreviousSecretCopy's checked inputs. */
-type CopyInputs = {
-  storeId: string;
-  secretId: string;
-  secretName: string;
-  previousName: string;
-  valueVersion: number;
-  deleteWhenBound?: boolean;
-  accountId?: string;
-};
+type CopyInputs = PreviousSecretCopyInputs;
 
 /** Its state: the inputs, and the copy's id as found. */
-type CopyState = CopyInputs & { accountId: string; previousId: string };
+type CopyState = PreviousSecretCopyState;
 
 /**
  * The comment on a previous-value copy. It names the secret and the value version the copy holds,
@@ -39,7 +32,10 @@ type CopyState = CopyInputs & { accountId: string; previousId: string };
  */
 export const copyComment = (name: string, version: number) => `previous value of ${name} (version ${version})`;
 
-/** Whether `comment` marks a copy of one of `names` (copies made before version 0.2 included). */
+/**
+ * Whether `comment` marks a copy of one of `names`. Only its start is compared, so copies an
+ * earlier build made (`previous value of <name> (kept by rotation to version <n>)`) count too.
+ */
 export const isCopyOf = (comment: string, names: string[]) => names.some((n) => comment.startsWith(`previous value of ${n} (`));
 
 /**

@@ -19,19 +19,16 @@ import {
   unknownInputs,
   type CheckFailure,
 } from "./rules";
+import type { SecretsStoreInputs, SecretsStoreState } from "../fields/secrets-store";
 
 /** What a program passes, unchecked (during preview, any value may be the unknown sentinel). */
 type ProgramInputs = Record<string, unknown>;
 
-/** The checked inputs (what {@link check} returns) and, after create/read/update, the outputs too. */
-type StoreState = {
-  name: string;
-  adopt: boolean;
-  forceDestroy: boolean;
-  accountId?: string;
-  created?: string;
-  modified?: string;
-};
+/** The checked inputs (what {@link check} returns). */
+type StoreInputs = SecretsStoreInputs;
+
+/** The state after create, read or update: the inputs, and the store as Cloudflare answered. */
+type StoreState = SecretsStoreState;
 
 export async function check(olds: Partial<StoreState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];
@@ -77,7 +74,7 @@ export async function check(olds: Partial<StoreState>, news: ProgramInputs): Pro
   return { inputs: definedOnly(inputs), failures };
 }
 
-export async function diff(_id: string, olds: StoreState, news: StoreState): Promise<pulumi.dynamic.DiffResult> {
+export async function diff(_id: string, olds: StoreState, news: StoreInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = accountReplaces(olds, news);
   if (news.name !== olds.name) replaces.push("name");
   const changes = replaces.length > 0 || news.adopt !== olds.adopt || news.forceDestroy !== olds.forceDestroy;
@@ -85,11 +82,11 @@ export async function diff(_id: string, olds: StoreState, news: StoreState): Pro
   return { changes, replaces, deleteBeforeReplace: replaces.length > 0 };
 }
 
-function outputsOf(inputs: StoreState, accountId: string, store: api.Store): StoreState {
+function outputsOf(inputs: StoreInputs, accountId: string, store: api.Store): StoreState {
   return { ...inputs, accountId, name: store.name, created: store.created, modified: store.modified };
 }
 
-export async function create(inputs: StoreState): Promise<pulumi.dynamic.CreateResult> {
+export async function create(inputs: StoreInputs): Promise<pulumi.dynamic.CreateResult<StoreState>> {
   const settings = resolveSettings(inputs.accountId);
   let store: api.Store | undefined;
   if (inputs.adopt) store = (await view.listStores(settings)).find((s) => s.name === inputs.name);
@@ -101,13 +98,13 @@ export async function create(inputs: StoreState): Promise<pulumi.dynamic.CreateR
   return { id: store.id, outs: outputsOf(inputs, settings.accountId, store) };
 }
 
-export async function read(id: string, props: StoreState): Promise<pulumi.dynamic.ReadResult> {
+export async function read(id: string, props: StoreState): Promise<pulumi.dynamic.ReadResult<StoreState> | typeof GONE> {
   const settings = resolveSettings(props.accountId);
   const store = await ignoreNotFound(api.getStore(settings.api, settings.accountId, id));
   return store ? { id, props: outputsOf(props, settings.accountId, store) } : GONE;
 }
 
-export async function update(_id: string, olds: StoreState, news: StoreState): Promise<pulumi.dynamic.UpdateResult> {
+export async function update(_id: string, olds: StoreState, news: StoreInputs): Promise<pulumi.dynamic.UpdateResult<StoreState>> {
   return { outs: { ...olds, adopt: news.adopt, forceDestroy: news.forceDestroy } };
 }
 

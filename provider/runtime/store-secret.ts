@@ -1,94 +1,50 @@
 /**
- * The StoreSecret provider: check/diff/create/read/update/delete of one Secrets Store secret,
- * with a write-only value (see ./values) and rotation that keeps the previous value as a copy.
+ * The StoreSecret provider: the lifecycle (check/diff/create/read/update/delete) of one Secrets
+ * Store secret, with a write-only value (see ./values, ./secret-value-check) and rotation that
+ * keeps the previous value as a copy (see ./secret-rotation-plan). The checks that read the
+ * account at preview are in ./secret-account-checks.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
 import { accountReplaces, GONE, partialFailure } from "./failures";
-import {
-  acceptBreak,
-  claim,
-  isBreakAccepted,
-  isOwned,
-  isRecreated,
-  planCopy,
-  planOwned,
-  planRecreate,
-  planRename,
-  plannedRename,
-  planSecret,
-  plannedStoreId,
-  reserveQuota,
-} from "./deployment-memory";
+import { claim, isBreakAccepted, isRecreated, planRecreate } from "./deployment-memory";
 import {
   accountIdOf,
   apiCheckFailure,
   checkContext,
-  checkedSettings,
   commentProblem,
   definedOnly,
   field,
-  HEX_ID,
   isUnknown,
-  MAX_SECRET_NAME_LENGTH,
-  missingStore,
   normalizeScopes,
   sameSet,
   secretNameProblem,
   storeIdOf,
-  typeName,
   UNKNOWN,
   unknownInputs,
   validId,
-  valueSizeProblem,
   type CheckFailure,
 } from "./rules";
 import { accountIdFor, deleteWhenBoundByConfig, resolveSettings, type Settings } from "./config";
-import { isFingerprint, isWritten, matches, recall, remember, VALUE_FROM_MARKER, VALUE_WRITTEN } from "./values";
+import { isWritten, recall, VALUE_WRITTEN } from "./values";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";
-import { copyComment, copyNameFor, isCopyOf } from "./previous-secret-copy";
+import { copyComment } from "./previous-secret-copy";
 import * as usage from "./usage";
+import type { StoreSecretInputs, StoreSecretState } from "../fields/store-secret";
+import { checkAgainstAccount, storeAndSourceExist } from "./secret-account-checks";
+import { currentCopy, planRotation, versionOf } from "./secret-rotation-plan";
+import { checkValue } from "./secret-value-check";
 
 /** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
 type ProgramInputs = Record<string, unknown>;
 
 /** A StoreSecret's checked inputs: what {@link check} answers and the state keeps as its inputs. */
-type SecretInputs = {
-  storeId: string;
-  name: string;
-  scopes: string[];
-  comment: string;
-  adopt: boolean;
-  allowLargeValue: boolean;
-  accountId?: string;
-  duplicateOf?: { secretId: string };
-  deleteWhenBound?: boolean;
-  valueFrom?: { env: string };
-  /** The value's fingerprint (see ./values), never the plaintext. */
-  value?: string;
-  valueVersion: number;
-  rotation?: { keepPrevious: boolean; previousName?: string };
-  /** The base of the copies' names. */
-  previousName?: string;
-  /** The copy that holds the previous value after this deployment. */
-  copyName?: string;
-  rotationPlan?: string;
-  renameFrom?: { secretId: string };
-  __provider?: string;
-};
+type SecretInputs = StoreSecretInputs;
 
 /** The state after create, read or update: the inputs, and the secret as Cloudflare answered. */
-type SecretState = SecretInputs & {
-  accountId: string;
-  status: string;
-  created: string;
-  modified: string;
-  previousId?: string;
-  boundBy: usage.Use[];
-  drift?: string;
-};
+type SecretState = StoreSecretState;
 
 const Rotation = z.object({ keepPrevious: z.boolean(), previousName: z.string().optional() }).strict();
 const DuplicateOf = z.object({ secretId: z.string().min(1) }).strict();
@@ -157,42 +113,7 @@ export async function check(olds: Partial<SecretState>, news: ProgramInputs): Pr
   const valueChanged = olds.name !== undefined && changed;
   inputs.valueVersion = inputs.value === UNKNOWN && olds.name !== undefined ? UNKNOWN : valueChanged ? oldVersion + 1 : oldVersion;
 
-  if (rotation) {
-    inputs.rotation = rotation;
-    if (rotation.keepPrevious && name !== undefined) {
-      const base = rotation.previousName ?? `${name}_previous`;
-      inputs.previousName = base;
-      const copyName =
-        inputs.value === UNKNOWN && olds.name !== undefined
-          ? UNKNOWN
-          : plannedCopyName(olds, base, name, news.storeId, valueChanged, Number(inputs.valueVersion));
-      inputs.copyName = copyName;
-      const problem =
-        copyName.length > MAX_SECRET_NAME_LENGTH
-          ? `The previous-value copy's name (\`${rotation.previousName === undefined ? 'name + "_previous"' : "rotation.previousName"}\` + "_v" + the version it holds) would be ${copyName.length} characters long; at most ${MAX_SECRET_NAME_LENGTH} are allowed. Shorten \`name\`, or set a shorter \`rotation.previousName\`.`
-          : secretNameProblem("rotation.previousName", base);
-      if (problem && !(rotation.previousName === undefined && secretNameProblem("name", name))) failures.push({ property: "rotation", reason: problem });
-      if (inputs.previousName === name) {
-        failures.push({
-          property: "rotation",
-          reason:
-            "`rotation.previousName` must differ from `name`: it names the copies that keep the previous value. Choose another name, or leave it out to use `<name>_previous`.",
-        });
-      }
-    }
-  }
-
-  // What a rotation will do, in words a reviewer sees in `pulumi preview --diff` (never the value).
-  // Only a rotation has it, so a preview with no value change stays empty.
-  if (valueChanged) {
-    const live = olds.valueVersion ?? 1;
-    inputs.rotationPlan =
-      typeof inputs.copyName !== "string"
-        ? `write version ${inputs.valueVersion} (no previous copy kept)`
-        : inputs.copyName === currentCopy(olds)
-          ? `keep ${inputs.copyName} (it holds version ${live}, the live value), then write version ${inputs.valueVersion}`
-          : `copy the live value (version ${live}) to ${inputs.copyName}, then write version ${inputs.valueVersion}; the fallback bindings move to ${inputs.copyName} before ${currentCopy(olds) ?? "the old copy"} is deleted`;
-  }
+  planRotation(olds, inputs, rotation, name, news.storeId, valueChanged, failures);
 
   if (failures.length === 0 && name !== undefined && !isUnknown(news.accountId)) {
     try {
@@ -204,264 +125,6 @@ export async function check(olds: Partial<SecretState>, news: ProgramInputs): Pr
     }
   }
   return { inputs: definedOnly(inputs), failures };
-}
-
-/** The previous-value copy the state says a secret has (before 0.2, the copy was named `previousName`). */
-function currentCopy(p: Partial<SecretState>): string | undefined {
-  return p.copyName ?? p.previousName;
-}
-
-/**
- * The copy a secret with `keepPrevious` has after this deployment: `<previousName>_v<n>`, holding
- * version n, the value that is live before the deployment writes (on a create, the first value).
- * An existing copy is kept while it still holds the live value: no value change and the same
- * `previousName`. (While the value is unknown at preview, so is the copy.)
- */
-function plannedCopyName(olds: Partial<SecretState>, base: string, name: string, storeId: unknown, valueChanged: boolean, version: number): string {
-  const creates = olds.name === undefined || olds.name !== name || olds.storeId !== storeId;
-  const current = creates ? undefined : currentCopy(olds);
-  if (current !== undefined && !valueChanged && olds.previousName === base) return current;
-  return copyNameFor(base, creates ? version : (olds.valueVersion ?? 1));
-}
-
-/**
- * Read-only lookups before anything else reads the store: the store exists (a missing one would
- * otherwise look empty), and a `duplicateOf` source exists in it when this check creates the copy.
- */
-async function storeAndSourceExist(
-  olds: Partial<SecretState>,
-  inputs: ProgramInputs,
-  storeId: string | undefined,
-  duplicateOf: { secretId: string } | undefined,
-  accountId: string | undefined,
-  failures: CheckFailure[],
-): Promise<boolean> {
-  const creates =
-    olds.name === undefined || olds.storeId !== storeId || JSON.stringify(olds.duplicateOf ?? null) !== JSON.stringify(inputs.duplicateOf ?? null);
-  // A secret that stays where it is needs no lookup (a store deleted since shows at refresh).
-  if (!creates) return true;
-  const settings = checkedSettings(accountId);
-  if (storeId !== undefined && (await view.storeSecrets(settings, storeId)) === undefined) {
-    failures.push(missingStore(storeId, settings.accountId));
-    return false;
-  }
-  // At a new stack's preview the store's id is unknown: the store a SecretsStore here adopts stands in.
-  const store = storeId ?? plannedStoreId(settings.accountId);
-  if (store === undefined) return true;
-  if (duplicateOf && HEX_ID.test(duplicateOf.secretId) && !(await view.secretById(settings, store, duplicateOf.secretId))) {
-    failures.push({
-      property: "duplicateOf",
-      reason: `\`duplicateOf.secretId\` ${duplicateOf.secretId} is not a secret in store ${store}, so there is nothing to copy. Pass the \`id\` of a secret in the same store (\`duplicateOf: { secretId: other.id }\`, which also makes sure it is created first).`,
-    });
-    return false;
-  }
-  return true;
-}
-
-/** What {@link checkValue} needs besides the raw inputs. */
-interface ValueContext {
-  name?: string;
-  accountId?: string;
-  duplicateOf?: unknown;
-  valueFrom?: { env: string };
-  allowLargeValue: boolean;
-}
-
-/**
- * The checked `value`: the fingerprint of the plaintext from `value` or `valueFrom`, whose
- * plaintext stays in this process for create/update; UNKNOWN at preview when not known yet;
- * undefined with `duplicateOf` or `adopt`. Never the plaintext. `changed`: it is not the value
- * the state fingerprinted (a fingerprint of the first format that matches is moved to the current
- * format, unchanged).
- */
-async function checkValue(
-  olds: Partial<SecretState>,
-  news: ProgramInputs,
-  inputs: ProgramInputs,
-  ctx: ValueContext,
-  failures: CheckFailure[],
-): Promise<{ value?: string; changed: boolean }> {
-  const none = { changed: false };
-  // With `valueFrom` the program sends a secret placeholder, so the engine keeps `value` secret.
-  let raw: unknown = news.value === VALUE_FROM_MARKER && ctx.valueFrom ? undefined : news.value;
-  if (raw !== undefined && ctx.valueFrom) {
-    failures.push({ property: "valueFrom", reason: "Set either `value` or `valueFrom`, not both." });
-    return none;
-  }
-  if (ctx.valueFrom) {
-    raw = process.env[ctx.valueFrom.env];
-    if (raw === undefined || raw === "") {
-      failures.push({
-        property: "valueFrom",
-        reason: `\`valueFrom.env\`: the environment variable ${ctx.valueFrom.env} is not set where \`pulumi\` runs. Set it before \`pulumi preview\` and \`pulumi up\` (in CI, from the job's secret store, e.g. \`env: ${ctx.valueFrom.env}: \${{ secrets.${ctx.valueFrom.env} }}\`).`,
-      });
-      return none;
-    }
-  }
-  if (raw !== undefined && ctx.duplicateOf) {
-    const from = ctx.valueFrom ? "valueFrom" : "value";
-    failures.push({
-      property: from,
-      reason: `Set either \`${from}\` or \`duplicateOf\`, not both: a duplicate takes its value from the source secret. Remove one of them.`,
-    });
-    return none;
-  }
-  if (raw === undefined) {
-    if (!ctx.duplicateOf && !inputs.adopt && !isUnknown(news.duplicateOf)) {
-      failures.push({
-        property: "value",
-        reason:
-          '`value` is required. Pass it from secret config (`value: cfg.requireSecret("stripeKey")`) or from the environment (`valueFrom: { env: "STRIPE_KEY" }`); or use `duplicateOf` to copy another secret, or `adopt: true` to keep an existing secret\'s value.',
-      });
-    }
-    return none;
-  }
-  if (isUnknown(raw)) return { value: UNKNOWN, changed: false };
-  if (typeof raw !== "string") {
-    failures.push({
-      property: "value",
-      reason: `\`value\` must be a string, not ${typeName(raw)}. Pass the secret's value as text (for example \`cfg.requireSecret("stripeKey")\`).`,
-    });
-    return none;
-  }
-  if (isFingerprint(raw)) {
-    // `ignoreChanges: ["value"]`: the engine hands back the fingerprint this check stored.
-    if (raw === olds.value) return { value: raw, changed: false };
-    failures.push({
-      property: "value",
-      reason:
-        '`value` holds a fingerprint from the Pulumi state, not a secret value. With `ignoreChanges: ["value"]` the engine passes the stored fingerprint when the secret has to be created again (a replacement or a new stack): remove `value` from `ignoreChanges` for that run, so the value from the program is written.',
-    });
-    return none;
-  }
-  const problem = isUnknown(news.allowLargeValue) ? undefined : valueSizeProblem(raw, ctx.allowLargeValue);
-  if (problem) {
-    failures.push({ property: ctx.valueFrom ? "valueFrom" : "value", reason: problem });
-    return none;
-  }
-  const account = accountIdFor(ctx.accountId);
-  if (ctx.name === undefined || account === undefined) return { value: UNKNOWN, changed: false };
-  const oldVersion = versionOf(olds);
-  const sameSecret = olds.name === ctx.name && accountIdFor(olds.accountId) === account;
-  const unchanged = sameSecret && isFingerprint(olds.value) && (await matches(olds.value, { accountId: account, name: ctx.name, version: oldVersion }, raw));
-  const version = olds.name === undefined ? 1 : unchanged ? oldVersion : oldVersion + 1;
-  return { value: await remember({ accountId: account, name: ctx.name, version }, raw), changed: !unchanged };
-}
-
-/** The value version the state records (1 before the first rotation, and for states without one). */
-const versionOf = (p: Partial<SecretState>): number => (typeof p.valueVersion === "number" ? p.valueVersion : 1);
-
-/**
- * The checks that read the account: name taken, previous-copy name taken, rename source, quota.
- * Reads only, never writes. A store created in this deployment has no id yet: the store a
- * SecretsStore in this deployment adopts is used instead, and the quota is counted either way.
- *
- * The engine checks a replacement a second time without olds, so what the first check learns
- * (this resource owns the name; a rename's source) is remembered in the process for the second.
- */
-async function checkAgainstAccount(
-  olds: Partial<SecretState>,
-  inputs: ProgramInputs,
-  knownStoreId: string | undefined,
-  name: string,
-  scopes: string[] | undefined,
-  accountId: string | undefined,
-  failures: CheckFailure[],
-): Promise<void> {
-  const settings = checkedSettings(accountId);
-  const storeId = knownStoreId ?? plannedStoreId(settings.accountId);
-  const find = (n: string) => (storeId === undefined ? undefined : view.findSecret(settings, storeId, n));
-  const isNew = olds.name === undefined;
-  const moved = !isNew && (olds.name !== name || olds.storeId !== knownStoreId);
-  if (!isNew && !moved) planOwned(settings.accountId, storeId, name);
-  const owned = isNew && isOwned(settings.accountId, storeId, name);
-  let creates = 0;
-  if (isNew || moved) {
-    const existing = await find(name);
-    if (existing && !inputs.adopt && !owned) {
-      failures.push({
-        property: "name",
-        reason: `A secret named "${name}" already exists in store ${storeId} (id ${existing.id}) and this resource does not manage it. Set \`adopt: true\` to take it over (its value, scopes and comment are then set from this program), or choose another name. If this resource already manages it and you asked for a replacement (\`pulumi up --replace\`, \`pulumi state taint\`): Pulumi checks a replacement as a new resource, and a secret keeps its name, so set \`adopt: true\` for that run; the replacement then takes over the same secret and writes it from the program, and nothing is deleted. If a \`pulumi up\` that was interrupted (killed, or its provider process died) was creating this secret, it is that secret: set \`adopt: true\` for one run, then remove it (see docs/troubleshooting.md).`,
-      });
-      return;
-    }
-    if (!existing) creates += 1;
-    if (knownStoreId !== undefined && inputs.value === undefined) {
-      // A rename without the value in the program copies the old secret under the new name.
-      const source = moved && olds.storeId === knownStoreId && olds.name !== undefined ? await find(olds.name) : undefined;
-      if (source) planRename(settings.accountId, knownStoreId, name, source.id);
-      const from = plannedRename(settings.accountId, knownStoreId, name);
-      if (from) inputs.renameFrom = { secretId: from };
-      else if (!existing && !inputs.duplicateOf) {
-        failures.push({
-          property: "adopt",
-          reason: `Secret "${name}" does not exist in store ${knownStoreId}, so there is nothing to adopt. Give it a \`value\` (or \`duplicateOf\`) to create it, or fix the name.`,
-        });
-      }
-    }
-  }
-  const copyName: unknown = inputs.copyName;
-  if (typeof copyName === "string" && copyName !== UNKNOWN && (isNew || moved || copyName !== currentCopy(olds))) {
-    const copy = await find(copyName);
-    if (!copy) creates += 1;
-    else if (
-      !isCopyOf(
-        copy.comment,
-        [name, olds.name].filter((n): n is string => n !== undefined),
-      )
-    ) {
-      failures.push({
-        property: "rotation",
-        reason: `The previous-value copy's name "${copyName}" is taken by another secret (id ${copy.id}) that is not a copy of "${name}"; rotation would overwrite it. Choose another \`rotation.previousName\`.`,
-      });
-    }
-  }
-  if (storeId !== undefined && !isUnknown(copyName)) planCopy(settings.accountId, storeId, name, typeof copyName === "string" ? copyName : undefined);
-  if (moved && inputs.deleteWhenBound === true && olds.storeId !== undefined) {
-    for (const n of [olds.name, currentCopy(olds)]) if (typeof n === "string") acceptBreak(settings.accountId, olds.storeId, n);
-  }
-  if (!isNew && !moved && storeId !== undefined && scopes && !inputs.deleteWhenBound && !deleteWhenBoundByConfig()) {
-    await checkScopeRemoval(settings, storeId, olds, name, scopes, failures);
-  }
-  if (creates > 0 && !owned) {
-    const problem = await reserveQuota(settings, `${storeId ?? "(new store)"}/${name}`, creates);
-    if (problem) failures.push({ property: "name", reason: problem });
-  }
-  planSecret(settings.accountId, storeId, name, scopes, name);
-  if (typeof copyName === "string") planSecret(settings.accountId, storeId, copyName, scopes, name);
-}
-
-/**
- * Removing the `workers` scope from a secret that Workers bind (the secret or its copy) fails the
- * preview, naming them: Cloudflare checks the scope on every use, so each would fail. The check
- * runs before the program's bindings are checked, so a binding this program removes in the same
- * deployment counts too (remove it in one \`up\`, the scope in the next).
- */
-async function checkScopeRemoval(
-  settings: Settings,
-  storeId: string,
-  olds: Partial<SecretState>,
-  name: string,
-  scopes: string[],
-  failures: CheckFailure[],
-): Promise<void> {
-  if (!Array.isArray(olds.scopes) || !olds.scopes.includes("workers") || scopes.includes("workers")) return;
-  const uses = await usage.usesOf(
-    settings,
-    storeId,
-    [name, currentCopy(olds)].filter((n): n is string => typeof n === "string"),
-  );
-  if (uses.length === 0) return;
-  failures.push({
-    property: "scopes",
-    reason: usage.refusal(
-      settings,
-      `remove the \`workers\` scope from secret "${name}"`,
-      uses,
-      'keep "workers" in `scopes` until those bindings are gone (for a binding this program declares: remove it in one `pulumi up`, the scope in the next), or set `deleteWhenBound: true` on this StoreSecret',
-      false,
-    ),
-  });
 }
 
 export async function diff(_id: string, olds: SecretState, news: SecretInputs): Promise<pulumi.dynamic.DiffResult> {

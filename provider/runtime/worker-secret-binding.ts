@@ -29,25 +29,14 @@ import {
   unknownInputs,
   type CheckFailure,
 } from "./rules";
+import type { WorkerSecretBindingInputs, WorkerSecretBindingState } from "../fields/worker-secret-binding";
 
 /** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
 type ProgramInputs = Record<string, unknown>;
 
-/** A WorkerSecretBinding's checked inputs. */
-type BindingInputs = {
-  scriptName: string;
-  bindingName: string;
-  storeId: string;
-  secretName: string;
-  accountId?: string;
-};
-
-/** Its state: the inputs, and the same binding for a wrangler config and for `cloudflare.WorkersScript`. */
-type BindingState = BindingInputs & {
-  accountId: string;
-  wranglerConfig: { binding: string; store_id: string; secret_name: string };
-  workersScriptBinding: { type: string; name: string; storeId: string; secretName: string };
-};
+/** A WorkerSecretBinding's checked inputs, and its state (declared in ../fields). */
+type BindingInputs = WorkerSecretBindingInputs;
+type BindingState = WorkerSecretBindingState;
 
 /** What a binding check and write need of one binding (either resource kind). */
 export type BindingRef = Pick<BindingInputs, "scriptName" | "bindingName"> & Partial<Pick<BindingInputs, "storeId" | "secretName">>;

@@ -25,26 +25,16 @@ import {
   unknownInputs,
   type CheckFailure,
 } from "./rules";
+import type { WorkerSecretBindingsInputs, WorkerSecretBindingsState } from "../fields/worker-secret-bindings";
 import { STORE_BINDING } from "../api/workers";
 import { checkSecret, describe, isSame, writeBinding } from "./worker-secret-binding";
 
 /** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
 type ProgramInputs = Record<string, unknown>;
 
-/** A WorkerSecretBindings' checked inputs: binding name to secret name. */
-type BindingsInputs = {
-  scriptName: string;
-  storeId: string;
-  bindings: Record<string, string>;
-  accountId?: string;
-};
-
-/** Its state: the inputs, and the same bindings for a wrangler config and for `cloudflare.WorkersScript`. */
-type BindingsState = BindingsInputs & {
-  accountId: string;
-  wranglerConfig: Array<{ binding: string; store_id: string; secret_name: string }>;
-  workersScriptBindings: Array<{ type: string; name: string; storeId: string; secretName: string }>;
-};
+/** A WorkerSecretBindings' checked inputs, and its state (declared in ../fields). */
+type BindingsInputs = WorkerSecretBindingsInputs;
+type BindingsState = WorkerSecretBindingsState;
 
 export async function check(olds: Partial<BindingsState>, news: ProgramInputs): Promise<{ inputs: ProgramInputs; failures: CheckFailure[] }> {
   const failures: CheckFailure[] = [];

@@ -10,11 +10,11 @@ import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../..
 import { ProviderHost, type Props } from "./host";
 import { deployWorker, emulatorFetch, requestLog, type Json, type RequestLogEntry } from "../../tools/emulator-client";
 import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
-import { RESOURCE_KINDS, type ResourceKindName } from "../../provider/runtime/kinds";
+import { RESOURCE_KINDS, type ResourceKind } from "../../provider/fields";
 import { must } from "../must";
 
-/** A resource kind (the one list is `RESOURCE_KINDS` in provider/runtime/kinds.ts). */
-export type Kind = ResourceKindName;
+/** A resource kind (the one list is `RESOURCE_KINDS` in provider/fields). */
+export type Kind = ResourceKind;
 const TYPE_PREFIX = "pulumi-nodejs:dynamic/cloudflare-secrets-store:";
 export const PROJECT = "rig";
 
@@ -30,7 +30,7 @@ export function serializedProviders(programDir: string): Record<Kind, string> {
   });
   const byType = JSON.parse(out) as Record<string, string>;
   const unknown = Object.keys(byType).filter((t) => !RESOURCE_KINDS.some((k) => TYPE_PREFIX + k === t));
-  if (unknown.length) throw new Error(`serialize-provider.js declared ${unknown.join(", ")}, not in RESOURCE_KINDS (provider/runtime/kinds.ts)`);
+  if (unknown.length) throw new Error(`serialize-provider.js declared ${unknown.join(", ")}, not in RESOURCE_KINDS (provider/fields)`);
   return Object.fromEntries(
     RESOURCE_KINDS.map((k) => {
       const provider = byType[TYPE_PREFIX + k];

@@ -13,7 +13,7 @@
 import { vi } from "vitest";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import type * as Runtime from "../../provider/runtime";
-import type { ResourceKindName } from "../../provider/runtime/kinds";
+import type { ResourceKind as ResourceKindName } from "../../provider/fields";
 import { deployWorker, emulatorFetch, type Json } from "../../tools/emulator-client";
 
 export type Props = Record<string, unknown>;

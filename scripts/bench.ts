@@ -11,7 +11,7 @@
  * Each shape runs through preview, up (create), a no-op up, a rotation of every value, refresh and
  * destroy, with the real pulumi CLI against the emulator (with `--latency-ms` added per request and
  * a `--pending-ms` window during which new or changed secrets stay `pending` and cannot be bound),
- * with the first `--parallel` setting; each further `--parallel` setting runs the create once more,
+ * with the first `--parallel` setting; each further `--parallel` setting runs the create and the destroy once more,
  * on a fresh emulator and stack.
  *
  * The engine floor runs in the same bench run: `scripts/bench-floor`, the same resource graph (as
@@ -287,12 +287,12 @@ async function runProgram(o: Options, program: Program, shape: Shape, parallel: 
   return rows;
 }
 
-/** Every step of one program and shape: the full sequence with the first `--parallel`, then a create per further setting. */
+/** Every step of one program and shape: the full sequence with the first `--parallel`, then a create and a destroy per further setting. */
 async function runShape(o: Options, program: Program, shape: Shape): Promise<Row[]> {
   const [first = "default", ...others] = o.parallel;
   const rows = await runProgram(o, program, shape, first, FULL_STEPS);
-  const create = FULL_STEPS.filter((s) => s.step === "up (create)");
-  for (const parallel of others) rows.push(...(await runProgram(o, program, shape, parallel, create)));
+  const createAndDestroy = FULL_STEPS.filter((s) => s.step === "up (create)" || s.step === "destroy");
+  for (const parallel of others) rows.push(...(await runProgram(o, program, shape, parallel, createAndDestroy)));
   return rows;
 }
 

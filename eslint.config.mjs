@@ -12,6 +12,8 @@ import tseslint from "typescript-eslint";
 //   resources/  the classes a Pulumi program constructs; reaches the runtime only through the shim
 //               (resources/shim.ts), which `require`s `pulumi-cloudflare-secrets-store/runtime` at call
 //               time (a call, which this rule does not see, so the shim keeps working).
+//   fields/     each resource's fields declared once, and the wire constants both sides share
+//               (fields/wire.ts); imports only types from runtime/ and resources/.
 //   index.ts    the package's entry point: re-exports resources/ (and api/error).
 // Nothing in provider/ (the published package) imports emulator/, test/, tools/ or scripts/.
 // Each pattern matches an import's text (relative or the package's own name), not the resolved
@@ -52,6 +54,13 @@ export default defineConfig(
     regex: "^\\.{1,2}/(?:.*/)?resources(?:/|$)|^\\.\\.(?:/index)?$|^pulumi-cloudflare-secrets-store$",
     message:
       "Layering: provider/runtime/ (what the shims run at call time) must not import provider/resources/ (the program-side classes) or provider/index.ts (which loads them). Move what both need into provider/runtime/ or provider/api/.",
+  }),
+  layer(["provider/fields/**"], {
+    regex: "^\\.{1,2}/(?:.*/)?(?:runtime|resources)(?:/|$)|^\\.\\.(?:/index)?$|^pulumi-cloudflare-secrets-store(?:/.*)?$",
+    // Types only: a declaration's field types are the ones the resources and the runtime use.
+    allowTypeImports: true,
+    message:
+      "Layering: provider/fields/ (each resource's fields, and what the program and provider sides share) is imported by both sides, so it may import only types from provider/runtime/ or provider/resources/. Move the value into provider/fields/.",
   }),
   layer(["provider/resources/**"], {
     regex: "^\\.{1,2}/(?:.*/)?runtime(?:/|$)|^pulumi-cloudflare-secrets-store/runtime$",

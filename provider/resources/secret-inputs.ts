@@ -5,8 +5,7 @@
  * never repeat. Names only, never a value.
  */
 import * as pulumi from "@pulumi/pulumi";
-// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- layering debt: the key is wire protocol shared with the runtime; moving it means editing provider/runtime/failures.ts (#18 follow-up).
-import { SECRET_INPUTS_KEY } from "../runtime/failures";
+import { SECRET_INPUTS_KEY } from "../fields/wire";
 
 export { SECRET_INPUTS_KEY };
 

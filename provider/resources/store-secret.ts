@@ -1,9 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Scope } from "../runtime/rules";
-// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- layering debt: encodingProblem belongs in a module both layers share; moving it means editing provider/runtime/rules.ts (#18 follow-up).
-import { encodingProblem } from "../runtime/rules";
-// eslint-disable-next-line @typescript-eslint/no-restricted-imports -- layering debt: the marker is wire protocol shared with the runtime; moving it means editing provider/runtime/values.ts (#18 follow-up).
-import { VALUE_FROM_MARKER } from "../runtime/values";
+import { encodingProblem, VALUE_FROM_MARKER } from "../fields/wire";
 import { markManaged, type SecretUse } from "./declared-bindings";
 import { PreviousSecretCopy } from "./previous-secret-copy";
 import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";

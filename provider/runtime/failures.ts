@@ -2,6 +2,7 @@
 import type { CheckFailure } from "./rules";
 import { knownPlaintexts } from "./values";
 import { registeredSecrets } from "../api/redaction";
+import { SECRET_INPUTS_KEY } from "../fields/wire";
 
 export { registerSecretForRedaction } from "../api/redaction";
 
@@ -27,20 +28,7 @@ export function accountReplaces(olds: Record<string, unknown>, news: Record<stri
 
 const REDACTED = "[secret value redacted]";
 
-/**
- * The input under which a resource passes the names of the inputs its program marked secret
- * (`pulumi.secret(...)`, `config.requireSecret(...)`, or an Output derived from one).
- *
- * The provider process cannot tell them otherwise: `@pulumi/pulumi`'s dynamic provider host
- * answers Configure with `acceptSecrets: false`, so the engine strips every secret marker before it
- * sends Check, Diff, Create, Update, Read and Delete (`MarshalProperties` with `KeepSecrets: false`
- * in the engine's `provider_plugin.go`), and the host unwraps the secret config values it is given
- * (`rpc.unwrapRpcSecret` in `cmd/dynamic-provider/index.js`) before `configure` sees them. Only the
- * program, where the resource's arguments are Outputs, knows (`pulumi.isSecret`). This key carries
- * names only, never a value; it is taken off before the provider's own methods see the inputs and
- * kept in what they return (checked inputs, outputs), so the state holds it for later runs.
- */
-export const SECRET_INPUTS_KEY = "__secretInputs";
+export { SECRET_INPUTS_KEY };
 
 /** Values of inputs marked secret, seen by this process (a step's Check and Create/Update reach the same process). */
 const markedValues = new Set<string>();

@@ -66,23 +66,9 @@ function describeChar(ch: string): string {
   return code;
 }
 
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+import { encodingProblem } from "../fields/wire";
 
-/**
- * Failure reason when `text` is not well-formed UTF-16 or holds NUL. Note that a lone surrogate
- * never reaches `check`: the SDK's protobuf encoder drops it between the program and the engine,
- * so only a program-side check (in the resource classes) can refuse it; this one catches U+FFFD,
- * what such text becomes when it passed through UTF-8.
- */
-export function encodingProblem(property: string, text: string): string | undefined {
-  if (LONE_SURROGATE.test(text) || text.includes("\ufffd")) {
-    // A lone surrogate cannot be encoded as UTF-8: on the way here (the engine's protobuf wire) or to
-    // Cloudflare it becomes U+FFFD, so the stored text would silently differ from the program's.
-    return `\`${property}\` contains a lone UTF-16 surrogate or U+FFFD (the replacement character a lone surrogate turns into), so it is not the text the program meant. Fix the text's encoding where it comes from.`;
-  }
-  if (text.includes("\u0000")) return `\`${property}\` contains a NUL character (U+0000). Remove it.`;
-  return undefined;
-}
+export { encodingProblem };
 
 /** Checks a secret name; returns a failure reason or undefined. The reason never repeats the name. */
 export function secretNameProblem(property: string, name: string): string | undefined {

@@ -48,12 +48,7 @@ const FIRST: Format = {
 
 const plaintexts = new Map<string, string>();
 
-/**
- * What a StoreSecret with `valueFrom` passes as `value`, wrapped as a Pulumi secret: the engine
- * keeps secret only the checked inputs whose program input was secret, so without it the
- * fingerprint `check` stores under `value` would be plaintext in the state. Never a value.
- */
-export const VALUE_FROM_MARKER = "(read by the provider from valueFrom)";
+export { VALUE_FROM_MARKER } from "../fields/wire";
 
 async function derive(format: Format, slot: ValueSlot, value: string): Promise<string> {
   const key = await new Promise<Buffer>((resolve, reject) =>

@@ -27,7 +27,7 @@ import {
 } from "./rules";
 import type { WorkerSecretBindingsInputs, WorkerSecretBindingsState } from "../fields/worker-secret-bindings";
 import { STORE_BINDING } from "../api/workers";
-import { checkSecret, describe, isSame, writeBinding } from "./worker-secret-binding";
+import { checkSecret, checkWorker, drifted, storeBinding, writeBinding } from "./worker-bindings";
 
 /** What a program passes, unchecked: at preview any value may be the engine's unknown sentinel. */
 type ProgramInputs = Record<string, unknown>;
@@ -62,7 +62,8 @@ export async function check(olds: Partial<BindingsState>, news: ProgramInputs): 
     try {
       const settings = checkedSettings(accountId);
       for (const bindingName of Object.keys(bindings)) usage.declare(settings.accountId, scriptName, bindingName);
-      await checkWorker(settings, olds, scriptName, storeId, bindings, failures);
+      const ours = (name: string) => olds.scriptName === scriptName && name in ((olds.bindings as Record<string, string> | undefined) ?? {});
+      await checkWorker(settings, scriptName, storeId, bindings, ours, "bindings", failures);
       if (storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined) {
         failures.push(missingStore(storeId, settings.accountId));
       } else {
@@ -78,37 +79,6 @@ export async function check(olds: Partial<BindingsState>, news: ProgramInputs): 
   return { inputs: definedOnly(inputs), failures };
 }
 
-/** Each binding name must be free on the Worker, or already ours, or a store binding identical to ours (adopted). */
-async function checkWorker(
-  settings: Settings,
-  olds: Partial<BindingsState>,
-  scriptName: string,
-  storeId: string | undefined,
-  bindings: Record<string, string>,
-  failures: CheckFailure[],
-): Promise<void> {
-  const script = await view.worker(settings, scriptName);
-  if (!script) {
-    failures.push({
-      property: "scriptName",
-      reason: `Worker "${scriptName}" does not exist in account ${settings.accountId}. Deploy it first (for example with \`wrangler deploy\`); if this program deploys it, pass its name as that resource's output so the bindings wait for it.`,
-    });
-    return;
-  }
-  const ours = olds.scriptName === scriptName ? Object.keys((olds.bindings as Record<string, string> | undefined) ?? {}) : [];
-  for (const bindingName of Object.keys(bindings)) {
-    const existing = script.bindings.find((b) => b.name === bindingName);
-    const identical =
-      existing?.type === STORE_BINDING && existing.secret_name === bindings[bindingName] && (storeId === undefined || existing.store_id === storeId);
-    if (existing && !ours.includes(bindingName) && !identical) {
-      failures.push({
-        property: "bindings",
-        reason: `Worker "${scriptName}" already has a binding named "${bindingName}" (${describe(existing)}) that this resource does not manage. Choose another name, or remove that binding from the Worker first.`,
-      });
-    }
-  }
-}
-
 export async function diff(_id: string, olds: BindingsState, news: BindingsInputs): Promise<pulumi.dynamic.DiffResult> {
   const replaces = accountReplaces(olds, news);
   if (news.scriptName !== olds.scriptName) replaces.push("scriptName");
@@ -116,26 +86,13 @@ export async function diff(_id: string, olds: BindingsState, news: BindingsInput
     replaces.length > 0 ||
     news.storeId !== olds.storeId ||
     JSON.stringify(sorted(news.bindings)) !== JSON.stringify(sorted(olds.bindings)) ||
-    (await drifted(news));
+    (await hasDrifted(news));
   return { changes, replaces, deleteBeforeReplace: false };
 }
 
-/**
- * Whether the Worker lacks one of these bindings as the program wants it (dropped by a deploy, or
- * by an interrupted `pulumi destroy`): then `up` writes them again, without a refresh first. The
- * Worker was read by this deployment's check already, so this costs no request.
- */
-async function drifted(p: BindingsInputs): Promise<boolean> {
+async function hasDrifted(p: BindingsInputs): Promise<boolean> {
   if (isUnknown(p.scriptName) || isUnknown(p.storeId) || isUnknown(p.accountId) || Object.values(p.bindings ?? {}).some(isUnknown)) return false;
-  const script = await view.worker(resolveSettings(p.accountId), p.scriptName).catch(() => undefined);
-  if (!script) return false;
-  return sorted(p.bindings).some(
-    ([name, secretName]) =>
-      !isSame(
-        script.bindings.find((x) => x.name === name),
-        { storeId: p.storeId, secretName },
-      ),
-  );
+  return drifted(resolveSettings(p.accountId), p.scriptName, p.storeId, sorted(p.bindings));
 }
 
 const sorted = (m: Record<string, string> | undefined) => Object.entries(m ?? {}).sort(([a], [b]) => a.localeCompare(b));
@@ -159,7 +116,7 @@ async function writeAll(
   previous: Record<string, string> = {},
 ): Promise<boolean[]> {
   const sets = Object.entries(next).map(([bindingName, secretName]) =>
-    writeBinding(settings, { scriptName, bindingName }, { type: STORE_BINDING, name: bindingName, store_id: storeId, secret_name: secretName }),
+    writeBinding(settings, { scriptName, bindingName }, storeBinding(bindingName, storeId, secretName)),
   );
   const removals = Object.keys(previous)
     .filter((name) => !(name in next))

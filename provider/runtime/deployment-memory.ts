@@ -1,8 +1,9 @@
 /**
- * What this deployment is about to do, remembered in the provider process so one resource's
+ * What this deployment's checks learned, remembered in the provider process so one resource's
  * `check` can see the others': secrets it creates (for the quota) and the scopes every secret
  * will have (for bindings). The engine checks a resource only after the resources it depends on,
- * so a binding's check sees the secret it names.
+ * so a binding's check sees the secret it names. (Not a Pulumi update plan: `remember*` records,
+ * `remembered*` reads back.)
  */
 import { getQuota, type Quota } from "../api/secrets-store";
 import type { Settings } from "./config";
@@ -45,26 +46,26 @@ export async function reserveQuota(settings: Settings, label: string, count: num
 }
 
 /** Records the scopes a secret will have after this deployment (undefined when not known yet). */
-export function planSecret(accountId: string, storeId: string | undefined, name: string, scopes: string[] | undefined, secretLabel: string): void {
+export function rememberSecret(accountId: string, storeId: string | undefined, name: string, scopes: string[] | undefined, secretLabel: string): void {
   secrets.set(secretKey(accountId, storeId, name), { scopes, secretLabel });
 }
 
 /** What this deployment will make of a secret, if a StoreSecret in it manages that name. */
-export function plannedSecret(accountId: string, storeId: string | undefined, name: string): { scopes?: string[]; secretLabel: string } | undefined {
+export function rememberedSecret(accountId: string, storeId: string | undefined, name: string): { scopes?: string[]; secretLabel: string } | undefined {
   return secrets.get(secretKey(accountId, storeId, name)) ?? secrets.get(secretKey(accountId, undefined, name));
 }
 
 /** Records that the secret `name` is a rename of the secret `sourceId` (copied, since the program has no value). */
-export function planRename(accountId: string, storeId: string, name: string, sourceId: string): void {
+export function rememberRename(accountId: string, storeId: string, name: string, sourceId: string): void {
   renames.set(secretKey(accountId, storeId, name), sourceId);
 }
 
-export function plannedRename(accountId: string, storeId: string, name: string): string | undefined {
+export function rememberedRename(accountId: string, storeId: string, name: string): string | undefined {
   return renames.get(secretKey(accountId, storeId, name));
 }
 
 /** Records that a resource in this deployment already manages the secret `name` (its replacement may reuse the name). */
-export function planOwned(accountId: string, storeId: string | undefined, name: string): void {
+export function rememberOwned(accountId: string, storeId: string | undefined, name: string): void {
   owned.add(secretKey(accountId, storeId, name));
 }
 
@@ -73,17 +74,17 @@ export function isOwned(accountId: string, storeId: string | undefined, name: st
 }
 
 /** Records the id of the existing store a SecretsStore in this deployment adopts, known before its create. */
-export function planStoreId(accountId: string, storeId: string): void {
+export function rememberStoreId(accountId: string, storeId: string): void {
   adoptedStores.set(accountId, storeId);
 }
 
 /** The store a SecretsStore in this deployment adopts, if any. */
-export function plannedStoreId(accountId: string): string | undefined {
+export function rememberedStoreId(accountId: string): string | undefined {
   return adoptedStores.get(accountId);
 }
 
 /** Records that a SecretsStore in this deployment manages the store `name` (so its replacement does not count it). */
-export function planOwnedStore(accountId: string, name: string): void {
+export function rememberOwnedStore(accountId: string, name: string): void {
   owned.add(`${accountId}/stores/${name}`);
 }
 
@@ -117,7 +118,7 @@ export function isBreakAccepted(accountId: string, storeId: string, name: string
 }
 
 /** Records that the secret `name` is deleted and created again under the same name (a delete-before-replace). */
-export function planRecreate(accountId: string, storeId: string, name: string): void {
+export function rememberRecreate(accountId: string, storeId: string, name: string): void {
   recreated.add(secretKey(accountId, storeId, name));
 }
 
@@ -127,12 +128,12 @@ export function isRecreated(accountId: string, storeId: string, name: string): b
 }
 
 /** Records the previous-value copy a secret keeps after this deployment (undefined: none). */
-export function planCopy(accountId: string, storeId: string, secretName: string, copyName: string | undefined): void {
+export function rememberCopy(accountId: string, storeId: string, secretName: string, copyName: string | undefined): void {
   currentCopies.set(secretKey(accountId, storeId, secretName), copyName);
 }
 
 /** The copy a StoreSecret of this deployment keeps; `{ known: false }` when none was checked here. */
-export function plannedCopy(accountId: string, storeId: string, secretName: string): { known: boolean; copyName?: string } {
+export function rememberedCopy(accountId: string, storeId: string, secretName: string): { known: boolean; copyName?: string } {
   const key = secretKey(accountId, storeId, secretName);
   return currentCopies.has(key) ? { known: true, copyName: currentCopies.get(key) } : { known: false };
 }

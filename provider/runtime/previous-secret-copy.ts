@@ -10,7 +10,7 @@ import { z } from "zod";
 import { resolveSettings } from "./config";
 import { GONE } from "./failures";
 import { deleteWhenBoundByConfig } from "./config";
-import { claim, isBreakAccepted, plannedCopy } from "./deployment-memory";
+import { claim, isBreakAccepted, rememberedCopy } from "./deployment-memory";
 import * as usage from "./usage";
 import * as view from "./account-view";
 import * as batches from "./secret-batches";
@@ -103,7 +103,7 @@ export async function update(_id: string, _olds: CopyState, news: CopyInputs): P
  */
 export async function remove(_id: string, props: CopyState): Promise<void> {
   const settings = resolveSettings(props.accountId);
-  const kept = plannedCopy(settings.accountId, props.storeId, props.secretName);
+  const kept = rememberedCopy(settings.accountId, props.storeId, props.secretName);
   const copies = ((await view.storeSecrets(settings, props.storeId)) ?? []).filter(
     (s) => (s.id === props.previousId || isCopyOf(s.comment, [props.secretName])) && !(kept.known && s.name === kept.copyName),
   );

@@ -6,7 +6,17 @@
 import * as view from "./account-view";
 import * as usage from "./usage";
 import { deleteWhenBoundByConfig, type Settings } from "./config";
-import { acceptBreak, isOwned, planCopy, planOwned, planRename, plannedRename, planSecret, plannedStoreId, reserveQuota } from "./deployment-memory";
+import {
+  acceptBreak,
+  isOwned,
+  rememberCopy,
+  rememberOwned,
+  rememberRename,
+  rememberedRename,
+  rememberSecret,
+  rememberedStoreId,
+  reserveQuota,
+} from "./deployment-memory";
 import { isCopyOf } from "./previous-secret-copy";
 import { checkedSettings, HEX_ID, isUnknown, missingStore, UNKNOWN, type CheckFailure } from "./rules";
 import { currentCopy } from "./secret-rotation-plan";
@@ -37,7 +47,7 @@ export async function storeAndSourceExist(
     return false;
   }
   // At a new stack's preview the store's id is unknown: the store a SecretsStore here adopts stands in.
-  const store = storeId ?? plannedStoreId(settings.accountId);
+  const store = storeId ?? rememberedStoreId(settings.accountId);
   if (store === undefined) return true;
   if (duplicateOf && HEX_ID.test(duplicateOf.secretId) && !(await view.secretById(settings, store, duplicateOf.secretId))) {
     failures.push({
@@ -67,11 +77,11 @@ export async function checkAgainstAccount(
   failures: CheckFailure[],
 ): Promise<void> {
   const settings = checkedSettings(accountId);
-  const storeId = knownStoreId ?? plannedStoreId(settings.accountId);
+  const storeId = knownStoreId ?? rememberedStoreId(settings.accountId);
   const find = (n: string) => (storeId === undefined ? undefined : view.findSecret(settings, storeId, n));
   const isNew = olds.name === undefined;
   const moved = !isNew && (olds.name !== name || olds.storeId !== knownStoreId);
-  if (!isNew && !moved) planOwned(settings.accountId, storeId, name);
+  if (!isNew && !moved) rememberOwned(settings.accountId, storeId, name);
   const owned = isNew && isOwned(settings.accountId, storeId, name);
   let creates = 0;
   if (isNew || moved) {
@@ -87,8 +97,8 @@ export async function checkAgainstAccount(
     if (knownStoreId !== undefined && inputs.value === undefined) {
       // A rename without the value in the program copies the old secret under the new name.
       const source = moved && olds.storeId === knownStoreId && olds.name !== undefined ? await find(olds.name) : undefined;
-      if (source) planRename(settings.accountId, knownStoreId, name, source.id);
-      const from = plannedRename(settings.accountId, knownStoreId, name);
+      if (source) rememberRename(settings.accountId, knownStoreId, name, source.id);
+      const from = rememberedRename(settings.accountId, knownStoreId, name);
       if (from) inputs.renameFrom = { secretId: from };
       else if (!existing && !inputs.duplicateOf) {
         failures.push({
@@ -114,7 +124,7 @@ export async function checkAgainstAccount(
       });
     }
   }
-  if (storeId !== undefined && !isUnknown(copyName)) planCopy(settings.accountId, storeId, name, typeof copyName === "string" ? copyName : undefined);
+  if (storeId !== undefined && !isUnknown(copyName)) rememberCopy(settings.accountId, storeId, name, typeof copyName === "string" ? copyName : undefined);
   if (moved && inputs.deleteWhenBound === true && olds.storeId !== undefined) {
     for (const n of [olds.name, currentCopy(olds)]) if (typeof n === "string") acceptBreak(settings.accountId, olds.storeId, n);
   }
@@ -125,8 +135,8 @@ export async function checkAgainstAccount(
     const problem = await reserveQuota(settings, `${storeId ?? "(new store)"}/${name}`, creates);
     if (problem) failures.push({ property: "name", reason: problem });
   }
-  planSecret(settings.accountId, storeId, name, scopes, name);
-  if (typeof copyName === "string") planSecret(settings.accountId, storeId, copyName, scopes, name);
+  rememberSecret(settings.accountId, storeId, name, scopes, name);
+  if (typeof copyName === "string") rememberSecret(settings.accountId, storeId, copyName, scopes, name);
 }
 
 /**

@@ -5,7 +5,7 @@ import * as api from "../api/secrets-store";
 import { ignoreNotFound } from "../api/error";
 import { maxStoresPerAccount, resolveSettings } from "./config";
 import { accountReplaces, GONE } from "./failures";
-import { claim, isOwnedStore, planOwnedStore, planStoreId } from "./deployment-memory";
+import { claim, isOwnedStore, rememberOwnedStore, rememberStoreId } from "./deployment-memory";
 import * as view from "./account-view";
 import {
   accountIdOf,
@@ -47,7 +47,7 @@ export async function check(olds: Partial<StoreState>, news: ProgramInputs): Pro
     try {
       const settings = checkedSettings(accountId);
       // The engine checks a replacement again without olds: remember which store is ours.
-      if (olds.name !== undefined) planOwnedStore(settings.accountId, olds.name);
+      if (olds.name !== undefined) rememberOwnedStore(settings.accountId, olds.name);
       if (isNew) {
         const stores = await view.listStores(settings);
         const same = stores.find((s) => s.name === name);
@@ -58,7 +58,7 @@ export async function check(olds: Partial<StoreState>, news: ProgramInputs): Pro
             reason: `A store named "${name}" already exists in account ${settings.accountId} (id ${same.id}). Set \`adopt: true\` to manage it with this resource. If this resource already manages it and you asked for a replacement (\`pulumi up --replace\`, \`pulumi state taint\`): Pulumi checks a replacement as a new resource, so set \`adopt: true\` for that run; the replacement then takes over the same store, and nothing is deleted.`,
           });
         } else if (same) {
-          planStoreId(settings.accountId, same.id);
+          rememberStoreId(settings.accountId, same.id);
         } else if (others[0] && others.length >= maxStoresPerAccount()) {
           const list = others.map((s) => `"${s.name}" (id ${s.id})`).join(", ");
           failures.push({

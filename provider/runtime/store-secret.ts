@@ -8,7 +8,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import * as api from "../api/secrets-store";
 import { accountReplaces, GONE, partialFailure } from "./failures";
-import { claim, isBreakAccepted, isRecreated, planRecreate } from "./deployment-memory";
+import { claim, isBreakAccepted, isRecreated, rememberRecreate } from "./deployment-memory";
 import {
   accountIdOf,
   apiCheckFailure,
@@ -137,7 +137,7 @@ export async function diff(_id: string, olds: SecretState, news: SecretInputs): 
     replaces.push("duplicateOf");
     // The same name comes back at once, so a Worker's binding to it resolves again: not a break.
     const accountId = accountIdFor(olds.accountId);
-    if (accountId && news.storeId === olds.storeId) planRecreate(accountId, olds.storeId, olds.name);
+    if (accountId && news.storeId === olds.storeId) rememberRecreate(accountId, olds.storeId, olds.name);
   }
   const changed =
     replaces.length > 0 ||

@@ -8,7 +8,7 @@
 import * as workersApi from "../api/workers";
 import { STORE_BINDING } from "../api/workers";
 import type { Settings } from "./config";
-import { plannedSecret } from "./deployment-memory";
+import { rememberedSecret } from "./deployment-memory";
 import * as view from "./account-view";
 import { engineBusy } from "./activity";
 import { creatingSecrets } from "./secret-batches";
@@ -51,7 +51,7 @@ export async function checkSecret(
   storeId: string | undefined,
   failures: CheckFailure[],
 ): Promise<void> {
-  const planned = plannedSecret(settings.accountId, storeId, p.secretName);
+  const planned = rememberedSecret(settings.accountId, storeId, p.secretName);
   let scopes = planned?.scopes;
   if (!planned) {
     if (storeId === undefined) return;

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { STORE_BINDING } from "../api/workers";
 import { resolveSettings } from "./config";
 import { accountReplaces, GONE } from "./failures";
-import { claim, plannedStoreId } from "./deployment-memory";
+import { claim, rememberedStoreId } from "./deployment-memory";
 import * as view from "./account-view";
 import * as usage from "./usage";
 import { checkSecret, checkWorker, drifted, storeBinding, writeBinding } from "./worker-bindings";
@@ -65,7 +65,7 @@ export async function check(olds: Partial<BindingState>, news: ProgramInputs): P
       if (missing) failures.push(missingStore(storeId, settings.accountId));
       else if (secretName !== undefined) {
         const binding = { scriptName: scriptName ?? "(not known yet)", bindingName: bindingName ?? "(not known yet)", secretName };
-        await checkSecret(settings, binding, storeId ?? plannedStoreId(settings.accountId), failures);
+        await checkSecret(settings, binding, storeId ?? rememberedStoreId(settings.accountId), failures);
       }
     } catch (err) {
       failures.push(apiCheckFailure(err, checkContext(accountId, storeId)));

@@ -10,7 +10,7 @@ import * as view from "./account-view";
 import * as usage from "./usage";
 import { resolveSettings, type Settings } from "./config";
 import { accountReplaces, GONE } from "./failures";
-import { claim, plannedStoreId } from "./deployment-memory";
+import { claim, rememberedStoreId } from "./deployment-memory";
 import {
   apiCheckFailure,
   bindingNameProblem,
@@ -67,7 +67,7 @@ export async function check(olds: Partial<BindingsState>, news: ProgramInputs): 
       if (storeId !== undefined && olds.storeId !== storeId && (await view.storeSecrets(settings, storeId)) === undefined) {
         failures.push(missingStore(storeId, settings.accountId));
       } else {
-        const store = storeId ?? plannedStoreId(settings.accountId);
+        const store = storeId ?? rememberedStoreId(settings.accountId);
         for (const [bindingName, secretName] of Object.entries(bindings)) {
           if (!isUnknown(secretName)) await checkSecret(settings, { scriptName, bindingName, secretName }, store, failures);
         }

@@ -92,10 +92,7 @@ export class Batcher<T, R> {
     const next = run.then(() => {
       this.running.delete(key);
       // What queued during the run has waited already: it goes now (unless `holdWhile` holds it).
-      if (more()) {
-        this.firstQueuedAt.set(key, this.firstQueuedAt.get(key) ?? Date.now());
-        this.flush(key);
-      }
+      if (more()) this.flush(key);
     });
     this.running.set(key, next);
   }

@@ -17,13 +17,13 @@ import * as pending from "./pending";
 import type { CheckFailure } from "./rules";
 
 /** What a binding check and write need of one binding (either resource kind). */
-export interface BindingRef {
+interface BindingRef {
   scriptName: string;
   bindingName: string;
   storeId?: string;
   secretName?: string;
 }
-export type Binding = workersApi.Binding;
+type Binding = workersApi.Binding;
 
 /** A store binding to secret `secretName` of store `storeId`, named `bindingName`. */
 export const storeBinding = (bindingName: string, storeId: string, secretName: string): Binding => ({
@@ -37,10 +37,10 @@ export const storeBinding = (bindingName: string, storeId: string, secretName: s
 const keep = (b: Binding): Binding => (b.type === "secret_text" || b.type === "secret_key" ? { name: b.name, type: b.type } : b);
 
 /** Whether `b` is a store binding to secret `p.secretName` in store `p.storeId`. */
-export const isSame = (b: Binding | undefined, p: { storeId?: string; secretName?: string }): boolean =>
+const isSame = (b: Binding | undefined, p: { storeId?: string; secretName?: string }): boolean =>
   !!b && b.type === STORE_BINDING && b.store_id === p.storeId && b.secret_name === p.secretName;
 
-export function describe(b: Binding): string {
+function describe(b: Binding): string {
   return b.type === STORE_BINDING ? `${b.type} → ${String(b.secret_name)} in store ${String(b.store_id)}` : b.type;
 }
 

@@ -3,6 +3,13 @@ import type { RequestLogEntry, RunningEmulator } from "../emulator";
 
 export type { RequestLogEntry };
 
+/** The stack config a program pointed at `emu` has: token (secret), account id, base URL. */
+export const stackConfigFor = (emu: Pick<RunningEmulator, "token" | "accountId" | "url">): Record<string, string> => ({
+  "cloudflare:apiToken": emu.token,
+  "cloudflare-secrets-store:accountId": emu.accountId,
+  "cloudflare-secrets-store:apiBaseUrl": emu.url,
+});
+
 /**
  * A parsed JSON answer that its caller reads field by field and checks with assertions. It is the
  * one `any` of the test tooling, named so it is found; pass a type instead where the shape is

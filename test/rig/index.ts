@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import { ProviderHost, type Props } from "./host";
-import { deployWorker, emulatorFetch, requestLog, type Json, type RequestLogEntry } from "../../tools/emulator-client";
+import { deployWorker, emulatorFetch, requestLog, stackConfigFor, type Json, type RequestLogEntry } from "../../tools/emulator-client";
 import { REPO_ROOT, stageProgram } from "../../tools/packed-package";
 import { RESOURCE_KINDS, type ResourceKind } from "../../provider/fields";
 import { must } from "../must";
@@ -89,11 +89,7 @@ export class Rig {
 
   /** The config a program pointed at the emulator has: token (secret), account id, base URL. */
   defaultConfig(): Record<string, string> {
-    return {
-      "cloudflare:apiToken": this.emulator.token,
-      "cloudflare-secrets-store:accountId": this.emulator.accountId,
-      "cloudflare-secrets-store:apiBaseUrl": this.emulator.url,
-    };
+    return stackConfigFor(this.emulator);
   }
 
   private async startHost(config = this.defaultConfig()): Promise<void> {

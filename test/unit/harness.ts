@@ -14,7 +14,7 @@ import { vi } from "vitest";
 import { startEmulator, type EmulatorOptions, type RunningEmulator } from "../../emulator";
 import type * as Runtime from "../../provider/runtime";
 import type { ResourceKind as ResourceKindName } from "../../provider/fields";
-import { deployWorker, emulatorFetch, type Json } from "../../tools/emulator-client";
+import { deployWorker, emulatorFetch, stackConfigFor, type Json } from "../../tools/emulator-client";
 
 export type Props = Record<string, unknown>;
 export interface CheckFailure {
@@ -57,11 +57,7 @@ export class UnitRig {
 
   /** The config a program pointed at the emulator has: token, account id, base URL. */
   defaultConfig(): Record<string, string> {
-    return {
-      "cloudflare:apiToken": this.emulator.token,
-      "cloudflare-secrets-store:accountId": this.emulator.accountId,
-      "cloudflare-secrets-store:apiBaseUrl": this.emulator.url,
-    };
+    return stackConfigFor(this.emulator);
   }
 
   /**

@@ -5,6 +5,9 @@
  * Worker) instead of one each.
  */
 
+/** How often a held batch asks `holdWhile` again. */
+const HOLD_RECHECK_MS = 20;
+
 /** A batch: at least one item. */
 export type NonEmpty<T> = [T, ...T[]];
 
@@ -54,17 +57,18 @@ export class Batcher<T, R> {
       const queue = this.queues.get(key) ?? [];
       this.queues.set(key, queue);
       queue.push({ item, resolve, reject });
-      if (queue.length >= this.options.maxItems) this.flush(key);
+      // Nothing more on its way (`holdWhile` says so already): no window to wait for either.
+      if (queue.length >= this.options.maxItems || this.options.holdWhile?.(key) === false) this.flush(key);
       else this.schedule(key);
     });
   }
 
-  /** (Re)starts the quiet-period timer, never past `maxWaitMs` after the first queued item. */
-  private schedule(key: string): void {
+  /** (Re)starts the quiet-period timer (or `afterMs`), never past `maxWaitMs` after the first queued item. */
+  private schedule(key: string, afterMs = this.options.windowMs): void {
     const first = this.firstQueuedAt.get(key) ?? Date.now();
     this.firstQueuedAt.set(key, first);
     clearTimeout(this.timers.get(key));
-    const wait = Math.max(0, Math.min(this.options.windowMs, first + this.options.maxWaitMs - Date.now()));
+    const wait = Math.max(0, Math.min(afterMs, first + this.options.maxWaitMs - Date.now()));
     this.timers.set(
       key,
       setTimeout(() => this.flush(key), wait),
@@ -79,7 +83,8 @@ export class Batcher<T, R> {
     const first = this.firstQueuedAt.get(key);
     const full = (this.queues.get(key)?.length ?? 0) >= this.options.maxItems;
     if (!full && first !== undefined && Date.now() - first < this.options.maxWaitMs && this.options.holdWhile?.(key)) {
-      this.schedule(key);
+      // Asked again soon: what holds it can end any moment (the engine's last free slot taken).
+      this.schedule(key, HOLD_RECHECK_MS);
       return;
     }
     this.firstQueuedAt.delete(key);

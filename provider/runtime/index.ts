@@ -10,7 +10,7 @@ import * as workerSecretBinding from "./worker-secret-binding";
 import * as workerSecretBindings from "./worker-secret-bindings";
 import { rememberStackConfig, type StackConfig } from "./config";
 import { GONE, scrubbed } from "./failures";
-import { noteCall } from "./activity";
+import { noteCall, runStep } from "./activity";
 import { isClaimed } from "./deployment-memory";
 import type { CheckFailure } from "./rules";
 import type { Declarations, ResourceKind } from "../fields";
@@ -53,11 +53,11 @@ export type ProviderOf<K extends ResourceKind> = Omit<HandlersOf<K>, "remove"> &
 const asProvider = <K extends ResourceKind>(kind: K, m: HandlersOf<K>): ProviderOf<K> => ({
   check: scrubbed(called(m.check)),
   diff: scrubbed(called(m.diff)),
-  create: scrubbed(called(m.create)),
+  create: scrubbed(step(m.create)),
   read: scrubbed(called(m.read)),
-  update: scrubbed(called(m.update)),
+  update: scrubbed(step(m.update)),
   delete: scrubbed(
-    called(async (id: string, props: StateOf<Declarations[K]>) => {
+    step(async (id: string, props: StateOf<Declarations[K]>) => {
       if (!isClaimed(kind, id)) await m.remove(id, props);
     }),
   ),
@@ -69,6 +69,14 @@ const called =
   (...args: A): Promise<R> => {
     noteCall();
     return fn(...args);
+  };
+
+/** {@link called}, counted as a running step until it settles (batches go at once when every slot the engine has waits on them). */
+const step =
+  <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+  (...args: A): Promise<R> => {
+    noteCall();
+    return runStep(() => fn(...args));
   };
 
 /** One provider per resource kind keyed by the kind the shims name. */

@@ -93,7 +93,8 @@ export async function checkValue(
   if (ctx.name === undefined || account === undefined) return { value: UNKNOWN, changed: false };
   const oldVersion = versionOf(olds);
   const sameSecret = olds.name === ctx.name && accountIdFor(olds.accountId) === account;
-  const unchanged = sameSecret && isFingerprint(olds.value) && (await matches(olds.value, { accountId: account, name: ctx.name, version: oldVersion }, raw));
-  const version = olds.name === undefined ? 1 : unchanged ? oldVersion : oldVersion + 1;
-  return { value: await remember({ accountId: account, name: ctx.name, version }, raw), changed: !unchanged };
+  const unchanged = sameSecret && isFingerprint(olds.value) && matches(olds.value, { accountId: account, name: ctx.name, version: oldVersion }, raw);
+  if (unchanged) return { value: remember({ accountId: account, name: ctx.name, version: oldVersion }, raw, olds.value), changed: false };
+  const version = olds.name === undefined ? 1 : oldVersion + 1;
+  return { value: remember({ accountId: account, name: ctx.name, version }, raw), changed: true };
 }

@@ -61,7 +61,7 @@ function derive(format: Format, slot: ValueSlot, value: string): string {
 }
 
 /** The fingerprint stored under `value`: `scrypt2:<hex>`. */
-export const fingerprint = (slot: ValueSlot, value: string): string => derive(CURRENT, slot, value);
+const fingerprint = (slot: ValueSlot, value: string): string => derive(CURRENT, slot, value);
 
 /** True for a fingerprint of either format. */
 export const isFingerprint = (v: unknown): v is string => typeof v === "string" && /^scrypt2?:[0-9a-f]{64}$/.test(v);

@@ -5,25 +5,26 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
+import type { Batcher } from "../../provider/runtime/batch";
+
 type Activity = typeof import("../../provider/runtime/activity");
-type BatchModule = typeof import("../../provider/runtime/batch");
 
 let activity: Activity;
 let batches: string[][];
 let release: () => void;
 /** Batches from now on stay running (their steps too) until `release()`. */
 let holdRuns: () => void;
-let batcher: InstanceType<BatchModule["Batcher"]>;
+let batcher: Batcher<string, string>;
 
 beforeEach(async () => {
   vi.useFakeTimers();
   vi.resetModules();
   activity = await import("../../provider/runtime/activity");
-  const { Batcher } = await import("../../provider/runtime/batch");
+  const batch = await import("../../provider/runtime/batch");
   batches = [];
   let gate = Promise.resolve();
   release = () => undefined;
-  batcher = new Batcher<string, string>(
+  batcher = new batch.Batcher<string, string>(
     async (_key, items) => {
       batches.push([...items]);
       await gate;

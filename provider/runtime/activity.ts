@@ -44,7 +44,8 @@ export const quietMs = (): number => Math.min(600, Math.max(250, 4 * usualGapMs)
 
 /**
  * Whether more steps may be on their way: the engine called within the last {@link quietMs}, and
- * fewer steps are running than the engine was seen to run at most.
+ * fewer steps are running than the engine was seen to run at most. A pause it sees with steps
+ * running is where that limit is learnt.
  */
 export function engineBusy(): boolean {
   if (slotsSeen !== undefined && stepsRunning >= slotsSeen) return false;

@@ -72,12 +72,7 @@ const called =
   };
 
 /** {@link called}, counted as a running step until it settles (batches go at once when every slot the engine has waits on them). */
-const step =
-  <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
-  (...args: A): Promise<R> => {
-    noteCall();
-    return runStep(() => fn(...args));
-  };
+const step = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => called((...args: A) => runStep(() => fn(...args)));
 
 /** One provider per resource kind keyed by the kind the shims name. */
 export const providers: { [K in ResourceKind]: ProviderOf<K> } = {

@@ -164,9 +164,9 @@ describe("stacks that share an account's store and Workers", () => {
   });
 
   // Its own timeout: the limit makes the rotation wait for a second window (60 s) at least.
-  it("4 stacks rotating 100 values each on one token, under a limit of 300 requests per 60 s, all finish", { timeout: 900_000 }, async () => {
-    const e = await start({ quota: 1000, rateLimit: 300, rateLimitWindowMs: 60_000 });
-    const stacks = await Promise.all(["r1", "r2", "r3", "r4"].map((p) => stackOf(e, p, 100, e.token)));
+  it("4 stacks rotating 50 values each on one token, under a limit of 150 requests per 60 s, all finish", { timeout: 900_000 }, async () => {
+    const e = await start({ quota: 1000, rateLimit: 150, rateLimitWindowMs: 60_000 });
+    const stacks = await Promise.all(["r1", "r2", "r3", "r4"].map((p) => stackOf(e, p, 50, e.token)));
     expectAllOk(await Promise.all(stacks.map((s) => s.up())));
     await emulatorFetch(e, "/__emulator/requests", { method: "DELETE" });
     for (const s of stacks) await s.setConfig("generation", "2");
@@ -176,7 +176,7 @@ describe("stacks that share an account's store and Workers", () => {
     const log = await requestLog(e);
     const limited = log.filter((r) => r.status === 429).length;
     // For the closing note: the run's time, its 429s, and the time the limit allows at best.
-    console.log(`rotation of 4 x 100 values under 300 requests / 60 s: ${seconds.toFixed(1)} s, ${log.length} requests, ${limited} answered 429`);
-    expect(log.filter((r) => r.method === "PATCH" && /\/secrets\/[0-9a-f]{32}$/.test(r.path) && r.status === 200)).toHaveLength(400);
+    console.log(`rotation of 4 x 50 values under 150 requests / 60 s: ${seconds.toFixed(1)} s, ${log.length} requests, ${limited} answered 429`);
+    expect(log.filter((r) => r.method === "PATCH" && /\/secrets\/[0-9a-f]{32}$/.test(r.path) && r.status === 200)).toHaveLength(200);
   });
 });

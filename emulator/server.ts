@@ -5,8 +5,8 @@
  *
  * Order for an API request: from the headers alone, before any body byte is read: route (404
  * 7003, 405 7001) → auth (401) → account (403 10000) → write permission (403 10000); a refusal
- * there is answered at once and the connection closed (when a body was announced), so an
- * unauthenticated client can never make the server buffer a body. Then: body (413 over the
+ * there is answered at once (see `refuse`), so an unauthenticated client can never make the
+ * server buffer a body. Then: body (413 over the
  * route's limit) → faults (reset / error-before / 429 / echo / delay) → rate limit (429 971) →
  * handler → error-after → latency → response and log line. Every 429 carries `Retry-After`.
  *
@@ -78,11 +78,29 @@ function mayWrite(permission: Permission, apiPath: string): boolean {
   return false;
 }
 
-/** The request announces a body (a non-zero Content-Length, or Transfer-Encoding). */
-function hasBody(req: http.IncomingMessage): boolean {
-  if (req.headers["transfer-encoding"] !== undefined) return true;
-  const length = req.headers["content-length"];
-  return length !== undefined && length !== "0";
+/** The most body bytes a request refused on its headers may declare and still be read (and dropped) after the answer. */
+const LINGER_BYTES = MAX_BODY_BYTES;
+/** How long such a body may take to arrive before the connection is closed anyway. */
+const LINGER_MS = 2_000;
+
+/**
+ * Answer a request refused on its headers, before any of its body is read. A body it declares of
+ * at most {@link LINGER_BYTES} is then read and dropped (never kept), and the connection stays
+ * open: closing with unread bytes makes the kernel reset the connection, and a client still
+ * sending its body would get EPIPE or ECONNRESET instead of the answer (a proxy's lingering close
+ * avoids the same). A larger body, or one of unknown length (chunked), is not read: the answer
+ * carries `Connection: close` and the connection is closed.
+ */
+function refuse(req: http.IncomingMessage, res: http.ServerResponse, response: HandlerResponse): void {
+  const declared = Number(req.headers["content-length"] ?? 0);
+  const drop = req.headers["transfer-encoding"] === undefined && Number.isFinite(declared) && declared <= LINGER_BYTES;
+  if (drop) {
+    req.resume();
+    const timer = setTimeout(() => req.socket.destroy(), LINGER_MS).unref();
+    req.once("end", () => clearTimeout(timer));
+    req.once("close", () => clearTimeout(timer));
+  }
+  send(req, res, response, !drop);
 }
 
 function compile(route: Route): CompiledRoute {
@@ -182,13 +200,9 @@ export class ApiServer {
       admitted = this.admit(req, method, path);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      // Refused on its headers: answer without reading the body (and close the connection if
-      // one was announced, rather than drain what the client is still sending).
       if (this.options.latencyMs > 0) await sleep(this.options.latencyMs);
       this.log(method, path, err.status);
-      const announced = hasBody(req);
-      if (!announced) req.resume();
-      send(req, res, failure(err), announced);
+      refuse(req, res, failure(err));
       return;
     }
     const received = await readBody(req, admitted.route.bodyLimit ?? DEFAULT_BODY_LIMIT);
@@ -208,7 +222,7 @@ export class ApiServer {
   private async hook(req: http.IncomingMessage, res: http.ServerResponse, method: string, path: string): Promise<void> {
     const denied = hookGate(this.options.hooks, req, path);
     if (denied) {
-      send(req, res, failure(denied));
+      refuse(req, res, failure(denied));
       return;
     }
     const received = await readBody(req, DEFAULT_BODY_LIMIT);
@@ -409,9 +423,9 @@ function readBody(req: http.IncomingMessage, limit: BodyLimit): Promise<Received
 }
 
 /**
- * Send the envelope. When the request body was not read to its end (a 413, a refused hook, a
- * request refused on its headers), the connection is closed after the answer instead of reading
- * what the client is still sending; `closeConnection` decides it when given. A 429 always
+ * Send the envelope. When the request body was not read to its end (a 413), the connection is
+ * closed after the answer instead of reading what the client is still sending; `closeConnection`
+ * decides it when given (see `refuse`). A 429 always
  * carries `Retry-After` (1 second unless the response names another).
  */
 function send(req: http.IncomingMessage, res: http.ServerResponse, response: HandlerResponse, closeConnection?: boolean): void {

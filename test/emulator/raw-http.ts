@@ -19,8 +19,10 @@ export interface RawRequest {
   /** Path and query, e.g. `/client/v4/accounts/…`. */
   path: string;
   headers?: Record<string, string>;
-  /** Sent right after the head. */
+  /** Sent right after the head (or after the answer, with `bodyAfterAnswer`). */
   body?: Buffer | string;
+  /** Hold the body until the answer has come: a client still sending when the server answers. */
+  bodyAfterAnswer?: boolean;
   /** Content-Length to declare (default: the body's length); ignored with `chunks`. */
   contentLength?: number;
   /** Send the body with Transfer-Encoding: chunked, these chunks one after another (no final chunk). */
@@ -73,6 +75,7 @@ export function rawHttp(origin: string, req: RawRequest): Promise<RawReply> {
       if (answer) return;
       answer = parse(received);
       if (!answer) return;
+      if (req.bodyAfterAnswer && req.body !== undefined) socket.write(Buffer.from(req.body));
       if (!req.closeWithinMs) finish();
       else closeTimer = setTimeout(() => finish(), req.closeWithinMs);
     });
@@ -97,7 +100,7 @@ export function rawHttp(origin: string, req: RawRequest): Promise<RawReply> {
           socket.write(c);
           socket.write("\r\n");
         }
-      } else if (body.length) {
+      } else if (body.length && !req.bodyAfterAnswer) {
         socket.write(body);
       }
     });

@@ -218,6 +218,38 @@ describe("auth on the headers, before the body (issue #20)", () => {
     }
   });
 
+  it("keeps the connection of a refused request whose small body is still on its way: the client gets the answer, not a reset", async () => {
+    h = await harness({ tokens: [{ token: "read", permission: "read" }] });
+    const settings = `/client/v4/accounts/${h.emu.accountId}/workers/scripts/w/settings`;
+    const body = `--x\r\ncontent-disposition: form-data; name="settings"\r\n\r\n${JSON.stringify({ bindings: [] })}\r\n--x--\r\n`;
+    for (const [headers, status] of [
+      [{ authorization: "Bearer read" }, 403],
+      [{ authorization: "Bearer wrong-token" }, 401],
+    ] as Array<[Record<string, string>, number]>) {
+      const r = await rawHttp(h.emu.origin, {
+        method: "PATCH",
+        path: settings,
+        headers: { ...headers, "content-type": "multipart/form-data; boundary=x" },
+        body,
+        bodyAfterAnswer: true,
+        closeWithinMs: 300,
+      });
+      expect(r.status).toBe(status);
+      expect(r.headers.connection).not.toBe("close");
+      expect(r.closed).toBe(false);
+    }
+    // A small body that never comes does not hold the connection: it is closed after 2 s.
+    const stalled = await rawHttp(h.emu.origin, {
+      method: "PATCH",
+      path: settings,
+      headers: { authorization: "Bearer read" },
+      contentLength: 100,
+      closeWithinMs: 4000,
+    });
+    expect(stalled.status).toBe(403);
+    expect(stalled.closed).toBe(true);
+  });
+
   it("keeps the connection of a refused request without a body, and serves authenticated bodies as before", async () => {
     h = await harness();
     const r = await rawHttp(h.emu.origin, { method: "GET", path: `/client/v4/accounts/${h.emu.accountId}/secrets_store/stores`, closeWithinMs: 300 });

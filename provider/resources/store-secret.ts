@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Scope } from "../runtime/rules";
-import { encodingProblem, VALUE_FROM_MARKER } from "../fields/wire";
+import { VALUE_FROM_MARKER } from "../fields/wire";
 import { markManaged, type SecretUse } from "./declared-bindings";
 import { PreviousSecretCopy } from "./previous-secret-copy";
 import { SECRET_INPUTS_KEY, secretInputNames } from "./secret-inputs";
@@ -117,15 +117,14 @@ export interface StoreSecretArgs {
 }
 
 /**
- * The value as the program holds it, refused when it is not well-formed text: a lone UTF-16
- * surrogate (a string cut inside an emoji) is dropped by the SDK's encoder before `check` could see
- * it, so the secret would silently hold other text than the program's. The message never repeats it.
+ * The value as the program holds it, with each lone UTF-16 surrogate (a string cut inside an emoji)
+ * replaced by U+FFFD, which `check` refuses naming `value`. Left alone, the SDK's encoder would drop
+ * a lone surrogate on its way to `check`, and the secret would silently hold other text than the
+ * program's. Not thrown here: the SDK formats an error thrown in an apply with `util.inspect`, which
+ * on Node.js 20.20 and 22.23 spends a minute and gigabytes on the SDK's stack frames before it
+ * gives up (nodejs/node#64011).
  */
-function wellFormed(value: string): string {
-  const problem = typeof value === "string" ? encodingProblem("value", value) : undefined;
-  if (problem) throw new Error(problem);
-  return value;
-}
+const wellFormed = (value: string): string => (typeof value === "string" ? value.replace(/\p{Cs}/gu, "\uFFFD") : value);
 
 /**
  * A secret in a Cloudflare Secrets Store, whose value never lands in the Pulumi state.

@@ -6,9 +6,9 @@
  * Order for an API request: from the headers alone, before any body byte is read: route (404
  * 7003, 405 7001) → auth (401) → account (403 10000) → write permission (403 10000); a refusal
  * there is answered at once (see `refuse`), so an unauthenticated client can never make the
- * server buffer a body. Then: body (413 over the
- * route's limit) → faults (reset / error-before / 429 / echo / delay) → rate limit (429 971) →
- * handler → error-after → latency → response and log line. Every 429 carries `Retry-After`.
+ * server buffer a body. Then: body (413 over the route's limit) → faults (reset / error-before /
+ * 429 / echo / delay) → rate limit (429 971) → handler → error-after → latency → response and log
+ * line. Every 429 carries `Retry-After`.
  *
  * Handlers parse their whole body before they read or change the state, and change it without
  * awaiting anything, so concurrent requests never interleave inside one read-modify-write.
@@ -425,8 +425,8 @@ function readBody(req: http.IncomingMessage, limit: BodyLimit): Promise<Received
 /**
  * Send the envelope. When the request body was not read to its end (a 413), the connection is
  * closed after the answer instead of reading what the client is still sending; `closeConnection`
- * decides it when given (see `refuse`). A 429 always
- * carries `Retry-After` (1 second unless the response names another).
+ * decides it when given (see `refuse`). A 429 always carries `Retry-After` (1 second unless the
+ * response names another).
  */
 function send(req: http.IncomingMessage, res: http.ServerResponse, response: HandlerResponse, closeConnection?: boolean): void {
   if (res.headersSent || res.destroyed) return;

